@@ -1,0 +1,162 @@
+"""Transformer layers shared by the VAR and FlexVAR backbones.
+
+Implements the AdaLN self-attention block of VAR (``models/basic_var.py``), also
+used unchanged by FlexVAR and SAR. Attribute names follow the official code so
+that checkpoints convert with a prefix only (fixtures README, quirks 1-4).
+"""
+import math
+from typing import Optional
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+__all__ = ['DropPath', 'FFN', 'SelfAttention', 'AdaLNSelfAttn', 'AdaLNBeforeHead']
+
+
+class DropPath(nn.Module):
+    """Stochastic depth per sample, active only in ``train()``."""
+
+    def __init__(self, drop_prob: float = 0.0) -> None:
+        super().__init__()
+        self.drop_prob = drop_prob
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.drop_prob == 0.0 or not self.training:
+            return x
+        keep = 1.0 - self.drop_prob
+        mask = x.new_empty((x.shape[0],) + (1,) * (x.ndim - 1)).bernoulli_(keep)
+        return x * mask.div_(keep)
+
+    def extra_repr(self) -> str:
+        return f'drop_prob={self.drop_prob}'
+
+
+class FFN(nn.Module):
+    """``fc2(GELU_tanh(fc1(x)))`` with hidden size ``mlp_ratio * C``."""
+
+    def __init__(self, embed_dim: int, hidden_dim: int) -> None:
+        super().__init__()
+        self.fc1 = nn.Linear(embed_dim, hidden_dim)
+        self.act = nn.GELU(approximate='tanh')
+        self.fc2 = nn.Linear(hidden_dim, embed_dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc2(self.act(self.fc1(x)))
+
+
+class SelfAttention(nn.Module):
+    """Multi-head self-attention with VAR's q/v bias and L2-normalised q, k.
+
+    With ``attn_l2_norm``: ``q = normalize(q) * exp(min(scale_mul, ln 100))``,
+    ``k = normalize(k)`` and the softmax scale is 1 (fixtures README, quirk 2).
+
+    A key/value cache for sampling is preallocated by :meth:`enable_kv_cache`
+    and filled block by block, so no step concatenates the whole history.
+    """
+
+    def __init__(self, embed_dim: int, num_heads: int, attn_l2_norm: bool = True,
+                 attn_drop: float = 0.0) -> None:
+        super().__init__()
+        assert embed_dim % num_heads == 0
+        self.num_heads = num_heads
+        self.head_dim = embed_dim // num_heads
+        self.attn_l2_norm = attn_l2_norm
+        self.attn_drop = attn_drop
+        if attn_l2_norm:
+            self.scale = 1.0
+            self.scale_mul_1H11 = nn.Parameter(torch.full((1, num_heads, 1, 1), 4.0).log())
+            self.max_scale_mul = math.log(100.0)
+        else:
+            self.scale = 0.25 / math.sqrt(self.head_dim)
+        self.mat_qkv = nn.Linear(embed_dim, 3 * embed_dim, bias=False)
+        self.q_bias = nn.Parameter(torch.zeros(embed_dim))
+        self.v_bias = nn.Parameter(torch.zeros(embed_dim))
+        self.register_buffer('zero_k_bias', torch.zeros(embed_dim))
+        self.proj = nn.Linear(embed_dim, embed_dim)
+        self._cache_k: Optional[torch.Tensor] = None
+        self._cache_v: Optional[torch.Tensor] = None
+        self._cache_len = 0
+
+    def enable_kv_cache(self, batch_size: int, max_len: int, dtype: torch.dtype,
+                        device: torch.device) -> None:
+        """Preallocate (B, H, max_len, head_dim) key and value buffers."""
+        shape = (batch_size, self.num_heads, max_len, self.head_dim)
+        self._cache_k = torch.empty(shape, dtype=dtype, device=device)
+        self._cache_v = torch.empty(shape, dtype=dtype, device=device)
+        self._cache_len = 0
+
+    def disable_kv_cache(self) -> None:
+        self._cache_k = self._cache_v = None
+        self._cache_len = 0
+
+    def forward(self, x: torch.Tensor, attn_bias: Optional[torch.Tensor]) -> torch.Tensor:
+        """x (Tensor): (B, L, C); attn_bias: additive (1, 1, L, L) mask or None."""
+        B, L, C = x.shape
+        bias = torch.cat((self.q_bias, self.zero_k_bias, self.v_bias))
+        qkv = F.linear(x, self.mat_qkv.weight, bias).view(B, L, 3, self.num_heads, self.head_dim)
+        q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)  # each (B, H, L, hd)
+        if self.attn_l2_norm:
+            scale_mul = self.scale_mul_1H11.clamp_max(self.max_scale_mul).exp()
+            q = F.normalize(q, dim=-1).mul(scale_mul)
+            k = F.normalize(k, dim=-1)
+        if self._cache_k is not None:
+            end = self._cache_len + L
+            self._cache_k[:, :, self._cache_len:end] = k
+            self._cache_v[:, :, self._cache_len:end] = v
+            self._cache_len = end
+            k, v = self._cache_k[:, :, :end], self._cache_v[:, :, :end]
+            attn_bias = None
+        if attn_bias is not None:
+            attn_bias = attn_bias.to(q.dtype)
+        out = F.scaled_dot_product_attention(
+            q, k.to(q.dtype), v.to(q.dtype), attn_mask=attn_bias,
+            dropout_p=self.attn_drop if self.training else 0.0, scale=self.scale)
+        out = out.transpose(1, 2).reshape(B, L, C)  # (B, L, C)
+        return self.proj(out)
+
+
+class AdaLNSelfAttn(nn.Module):
+    """AdaLN transformer block (fixtures README, quirk 1).
+
+    ``(gamma1, gamma2, scale1, scale2, shift1, shift2) = ada_lin(cond)``;
+    ``x += attn(LN(x)(1+scale1)+shift1) * gamma1``;
+    ``x += ffn(LN(x)(1+scale2)+shift2) * gamma2``.
+    """
+
+    def __init__(self, embed_dim: int, cond_dim: int, num_heads: int, mlp_ratio: float = 4.0,
+                 drop_path: float = 0.0, norm_eps: float = 1e-6,
+                 attn_l2_norm: bool = True) -> None:
+        super().__init__()
+        self.C = embed_dim
+        self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
+        self.attn = SelfAttention(embed_dim, num_heads, attn_l2_norm=attn_l2_norm)
+        self.ffn = FFN(embed_dim, round(embed_dim * mlp_ratio))
+        self.ln_wo_grad = nn.LayerNorm(embed_dim, eps=norm_eps, elementwise_affine=False)
+        self.ada_lin = nn.Sequential(nn.SiLU(inplace=False), nn.Linear(cond_dim, 6 * embed_dim))
+
+    def forward(self, x: torch.Tensor, cond_BD: torch.Tensor,
+                attn_bias: Optional[torch.Tensor]) -> torch.Tensor:
+        """x: (B, L, C); cond_BD: (B, D); returns (B, L, C)."""
+        ada = self.ada_lin(cond_BD).view(-1, 1, 6, self.C)  # (B, 1, 6, C)
+        gamma1, gamma2, scale1, scale2, shift1, shift2 = ada.unbind(2)
+        h = self.ln_wo_grad(x).mul(scale1.add(1)).add_(shift1)
+        x = x + self.drop_path(self.attn(h, attn_bias).mul_(gamma1))
+        h = self.ln_wo_grad(x).mul(scale2.add(1)).add_(shift2)
+        x = x + self.drop_path(self.ffn(h).mul(gamma2))
+        return x
+
+
+class AdaLNBeforeHead(nn.Module):
+    """Final AdaLN: ``LN(x)(1+scale)+shift`` with ``(scale, shift) = ada_lin(cond)``."""
+
+    def __init__(self, embed_dim: int, cond_dim: int, norm_eps: float = 1e-6) -> None:
+        super().__init__()
+        self.C = embed_dim
+        self.ln_wo_grad = nn.LayerNorm(embed_dim, eps=norm_eps, elementwise_affine=False)
+        self.ada_lin = nn.Sequential(nn.SiLU(inplace=False), nn.Linear(cond_dim, 2 * embed_dim))
+
+    def forward(self, x: torch.Tensor, cond_BD: torch.Tensor) -> torch.Tensor:
+        """x: (B, L, C); cond_BD: (B, D); returns (B, L, C)."""
+        scale, shift = self.ada_lin(cond_BD).view(-1, 1, 2, self.C).unbind(2)
+        return self.ln_wo_grad(x).mul(scale.add(1)).add_(shift)

@@ -1,0 +1,3 @@
+"""data_preprocessors."""
+
+__all__ = []

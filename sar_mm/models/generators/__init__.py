@@ -1,0 +1,3 @@
+"""generators."""
+
+__all__ = []

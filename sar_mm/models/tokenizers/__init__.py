@@ -1,0 +1,3 @@
+"""tokenizers."""
+
+__all__ = []

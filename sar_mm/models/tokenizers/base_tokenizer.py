@@ -1,0 +1,102 @@
+"""Interface every multi-scale tokenizer of sar_mm implements.
+
+A tokenizer turns images into one token map per scale of a schedule
+``patch_nums`` (e.g. ``[1, 2, 3, 4, 5, 6, 8, 10, 13, 16]``), builds the
+next-scale inputs that a backbone consumes, and decodes token maps to images.
+Token maps are flattened row-major: scale ``pn`` has ``pn * pn`` tokens.
+``L = sum(pn ** 2)``. The first scale (``patch_nums[0] == 1``) has no input
+block: the backbone's start token stands in for it.
+
+Tokenizers are frozen by default: ``eval()`` mode and ``requires_grad=False``;
+``train()`` keeps them in eval mode while ``frozen`` is set.
+"""
+from typing import List, Optional, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+
+__all__ = ['BaseMultiScaleTokenizer']
+
+
+class BaseMultiScaleTokenizer(nn.Module):
+    """Abstract multi-scale tokenizer.
+
+    Attributes:
+        vocab_size (int): number of codebook entries ``V``.
+        embed_dim (int): code dimension ``Cvae`` (the backbone's input width).
+        downsample (int): image pixels per latent cell (16 for the releases).
+    """
+
+    vocab_size: int
+    embed_dim: int
+    downsample: int
+
+    def __init__(self, frozen: bool = True) -> None:
+        super().__init__()
+        self.frozen = frozen
+
+    def freeze(self) -> None:
+        """Put the tokenizer in eval mode and stop its gradients."""
+        self.frozen = True
+        self.eval()
+        for p in self.parameters():
+            p.requires_grad_(False)
+
+    def train(self, mode: bool = True) -> 'BaseMultiScaleTokenizer':
+        return super().train(mode and not self.frozen)
+
+    def img_to_idx(self, img: torch.Tensor, patch_nums: Sequence[int]) -> List[torch.Tensor]:
+        """Encode images into token indices per scale.
+
+        Args:
+            img (Tensor): (B, 3, H, W) in [-1, 1].
+            patch_nums: scale side lengths, increasing; the last equals H / downsample
+                for VAR, and at most the latent side for FlexVAR.
+
+        Returns:
+            list[Tensor]: one (B, pn * pn) int64 tensor per scale.
+        """
+        raise NotImplementedError
+
+    def idx_to_next_inputs(self, idx_list: Sequence[torch.Tensor],
+                           patch_nums: Sequence[int]) -> torch.Tensor:
+        """Next-scale inputs of teacher forcing from token maps of every scale.
+
+        Block ``k`` (``k >= 1``) of the output is the input from which the
+        backbone predicts scale ``k``; it is computed from scales ``< k`` only.
+
+        Args:
+            idx_list: one (B, pn * pn) tensor per scale (the last may be omitted).
+            patch_nums: the schedule.
+
+        Returns:
+            Tensor: (B, L - patch_nums[0] ** 2, Cvae).
+        """
+        raise NotImplementedError
+
+    def ar_next_input(self, idx: torch.Tensor, si: int, patch_nums: Sequence[int],
+                      state: Optional[torch.Tensor]) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
+        """One step of autoregressive sampling: input of scale ``si + 1``.
+
+        Args:
+            idx (Tensor): (B, pn_si ** 2) tokens just sampled at scale ``si``.
+            si (int): index of that scale in ``patch_nums`` (``< len - 1``).
+            patch_nums: the schedule.
+            state: tokenizer-specific carry (VAR: the accumulated ``f_hat``),
+                ``None`` at ``si == 0``.
+
+        Returns:
+            tuple: (B, pn_{si+1} ** 2, Cvae) input and the new state.
+        """
+        raise NotImplementedError
+
+    def decode_idx(self, idx_list: Sequence[torch.Tensor], patch_nums: Sequence[int],
+                   all_scales: bool = False) -> List[torch.Tensor]:
+        """Decode token maps to images.
+
+        Returns:
+            list[Tensor]: (B, 3, H, W) images in the official value range of the
+            family (VAR: clamped to [-1, 1]; FlexVAR: raw decoder output, about
+            [-1, 1]); one per scale if ``all_scales`` else only the final image.
+        """
+        raise NotImplementedError
