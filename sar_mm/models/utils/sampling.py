@@ -1,0 +1,145 @@
+"""Pure functions for sampling tokens from next-scale logits.
+
+Implements the sampler of VAR/FlexVAR (``models/helpers.py:
+sample_with_top_k_top_p_``) without its in-place mutation of the logits (spec
+section 9, pitfall 14), classifier-free guidance mixing and the per-scale
+guidance ramps of VAR, FlexVAR, LlamaGen and SAR's rollout (fixtures README,
+quirk 7 and 19; spec sections 2.2 and 5).
+"""
+import math
+from typing import Optional, Sequence
+
+import torch
+
+__all__ = [
+    'CFG_SCHEDULES', 'top_k_top_p_filter', 'cfg_strength', 'mix_cfg_logits',
+    'sample_from_logits', 'greedy_from_logits'
+]
+
+#: Names accepted by :func:`cfg_strength` and :func:`mix_cfg_logits`.
+#: ``var``: ``t = cfg * si / (K - 1)`` (VAR).
+#: ``flexvar``: ``t = cfg * si / min(K - 1, 9)``, and ``t = cfg`` when ``pn > max_pn``
+#: (FlexVAR ``autoregressive_infer_cfg``, ``used_llamagen_cfg=False``).
+#: ``llamagen``: constant ``t = cfg`` mixed as ``uncond + t (cond - uncond)``
+#: (FlexVAR ``used_llamagen_cfg=True``).
+#: ``sar_rollout``: ``t = cfg * (1 + si / (K - 1)) / 2`` (SAR trainer's rollout, spec 2.2).
+CFG_SCHEDULES = ('var', 'flexvar', 'llamagen', 'sar_rollout')
+
+
+def top_k_top_p_filter(logits: torch.Tensor, top_k: int = 0, top_p: float = 0.0) -> torch.Tensor:
+    """Mask logits outside the top-k and outside the nucleus with ``-inf``.
+
+    Same rule as the official sampler, but the input is left untouched:
+
+    * top-k (``top_k > 0``): drop every logit strictly below the k-th largest
+      (ties with the k-th largest are kept);
+    * top-p (``top_p > 0``): sort ascending, drop the low tail whose cumulative
+      softmax mass is ``<= 1 - top_p``; the largest logit is always kept.
+
+    Args:
+        logits (Tensor): (..., V) logits.
+        top_k (int): number of logits kept, ``0`` disables.
+        top_p (float): nucleus mass, ``0`` disables.
+
+    Returns:
+        Tensor: (..., V) a new tensor with the removed entries set to ``-inf``.
+    """
+    out = logits.clone()
+    if top_k > 0:
+        kth = out.topk(min(top_k, out.shape[-1]), dim=-1, largest=True, sorted=False)[0]
+        out = out.masked_fill(out < kth.amin(dim=-1, keepdim=True), -math.inf)
+    if top_p > 0:
+        sorted_logits, sorted_idx = out.sort(dim=-1, descending=False)
+        remove_sorted = sorted_logits.softmax(dim=-1).cumsum(dim=-1) <= (1 - top_p)
+        remove_sorted[..., -1:] = False
+        remove = remove_sorted.scatter(sorted_idx.ndim - 1, sorted_idx, remove_sorted)
+        out = out.masked_fill(remove, -math.inf)
+    return out
+
+
+def cfg_strength(schedule: str, cfg: float, si: int, patch_nums: Sequence[int],
+                 max_pn: Optional[int] = None) -> float:
+    """Guidance strength ``t`` at scale index ``si`` (fixtures README, quirk 7).
+
+    Args:
+        schedule (str): one of :data:`CFG_SCHEDULES`.
+        cfg (float): the configured guidance scale.
+        si (int): index of the scale in ``patch_nums``.
+        patch_nums: the schedule, ``K = len(patch_nums)``.
+        max_pn (int, optional): ``flexvar`` only: scales above it use ``t = cfg``.
+
+    Returns:
+        float: ``t``; mix with :func:`mix_cfg_logits` of the same ``schedule``.
+    """
+    num_steps = len(patch_nums) - 1
+    if schedule == 'var':
+        return cfg * si / num_steps if num_steps > 0 else 0.0
+    if schedule == 'flexvar':
+        if max_pn is not None and patch_nums[si] > max_pn:
+            return cfg
+        return cfg * si / min(num_steps, 9) if num_steps > 0 else 0.0
+    if schedule == 'llamagen':
+        return cfg
+    if schedule == 'sar_rollout':
+        return cfg * 0.5 * (1 + (si / num_steps if num_steps > 0 else 0.0))
+    raise ValueError(f'unknown cfg schedule {schedule!r}; expected one of {CFG_SCHEDULES}')
+
+
+def mix_cfg_logits(logits_cond: torch.Tensor, logits_uncond: torch.Tensor, t: float,
+                   schedule: str = 'var') -> torch.Tensor:
+    """Classifier-free guidance on a pair of logits.
+
+    ``llamagen``: ``uncond + t * (cond - uncond)``; every other schedule uses the
+    VAR form ``(1 + t) * cond - t * uncond``. Both orders of operations follow the
+    official code so that results match to the last bit.
+
+    Args:
+        logits_cond (Tensor): (B, l, V) conditional logits.
+        logits_uncond (Tensor): (B, l, V) unconditional logits.
+        t (float): strength from :func:`cfg_strength`.
+        schedule (str): one of :data:`CFG_SCHEDULES`.
+
+    Returns:
+        Tensor: (B, l, V) guided logits.
+    """
+    if schedule not in CFG_SCHEDULES:
+        raise ValueError(f'unknown cfg schedule {schedule!r}; expected one of {CFG_SCHEDULES}')
+    if schedule == 'llamagen':
+        return logits_uncond + (logits_cond - logits_uncond) * t
+    return (1 + t) * logits_cond - t * logits_uncond
+
+
+def sample_from_logits(logits: torch.Tensor, top_k: int = 0, top_p: float = 0.0,
+                       generator: Optional[torch.Generator] = None) -> torch.Tensor:
+    """Draw one token per position after top-k / top-p filtering.
+
+    The draw is ``torch.multinomial(softmax(filtered), 1, replacement=True,
+    generator=generator)`` as in the official sampler, so with the same generator
+    state the same tokens come out. ``top_k=1`` is deterministic (only the
+    maximum survives, ties aside) but still advances the generator.
+
+    Args:
+        logits (Tensor): (B, l, V) logits; not modified.
+        top_k (int): see :func:`top_k_top_p_filter`.
+        top_p (float): see :func:`top_k_top_p_filter`.
+        generator (torch.Generator, optional): on the device of ``logits``.
+
+    Returns:
+        Tensor: (B, l) int64 token indices.
+    """
+    B, l, V = logits.shape
+    probs = top_k_top_p_filter(logits, top_k, top_p).softmax(dim=-1).view(-1, V)  # (B*l, V)
+    idx = torch.multinomial(probs, num_samples=1, replacement=True, generator=generator)
+    return idx.view(B, l)  # (B, l)
+
+
+def greedy_from_logits(logits: torch.Tensor) -> torch.Tensor:
+    """Arg-max token per position; consumes no randomness.
+
+    Args:
+        logits (Tensor): (B, l, V).
+
+    Returns:
+        Tensor: (B, l) int64 token indices.
+    """
+    return logits.argmax(dim=-1)
