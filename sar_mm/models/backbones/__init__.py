@@ -1,3 +1,4 @@
 """backbones."""
+from .var_transformer import VARTransformer
 
-__all__ = []
+__all__ = ['VARTransformer']
