@@ -1,0 +1,34 @@
+# ImageNet-1k train at 256 px in the official list-file layout:
+#   data/imagenet/train.txt   lines "n01440764/n01440764_10026.JPEG 0"
+#   data/imagenet/train/...   the images (paths relative to ``data_prefix``)
+# For the class-folder layout set ``ann_file=''``; labels are then the sorted
+# folder names' indices.
+# Augmentation (spec section 4.2): horizontal flip, then ADM ``random_crop_arr``
+# with crop fraction 0.88-1.0. Images stay uint8; the generator's data
+# preprocessor maps them to [-1, 1].
+dataset_type = 'ImageNetDataset'
+data_root = 'data/imagenet'
+image_size = 256
+
+train_pipeline = [
+    dict(type='LoadRGBImageFromFile'),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='ADMRandomCrop', size=image_size, min_crop_frac=0.88, max_crop_frac=1.0),
+    dict(type='PackGeneratorInputs'),
+]
+
+train_dataloader = dict(
+    batch_size=24,  # per GPU; 32 GPUs give the official global batch of 768
+    num_workers=8,
+    persistent_workers=True,
+    pin_memory=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    collate_fn=dict(type='default_collate'),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        ann_file='train.txt',
+        data_prefix=dict(img_path='train'),
+        skip_corrupt=False,
+        pipeline=train_pipeline),
+)

@@ -1,0 +1,38 @@
+# Runtime shared by every sar_mm training config (MMEngine Runner).
+default_scope = 'sar_mm'
+
+default_hooks = dict(
+    runtime_info=dict(type='RuntimeInfoHook'),
+    timer=dict(type='IterTimerHook'),
+    logger=dict(type='LoggerHook', interval=50),
+    param_scheduler=dict(type='ParamSchedulerHook'),
+    # One checkpoint per epoch; resuming restarts at an epoch boundary, where the
+    # data order (DefaultSampler seeded by seed + epoch) and, through RNGStateHook,
+    # every random stream continue exactly.
+    checkpoint=dict(type='CheckpointHook', interval=1, by_epoch=True, max_keep_ckpts=3,
+                    save_last=True),
+    sampler_seed=dict(type='DistSamplerSeedHook'),
+    # Python / NumPy / torch RNGs and the rollout and scale-schedule RNGs of every
+    # rank go into the checkpoints (MMEngine restores none of them).
+    rng_state=dict(type='RNGStateHook'),
+)
+
+env_cfg = dict(
+    cudnn_benchmark=False,
+    mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
+    # ``timeout`` (seconds) bounds every collective op; tools/train.py uses it for
+    # the gloo process group of CPU runs as well.
+    dist_cfg=dict(backend='nccl', timeout=1800),
+)
+
+vis_backends = [dict(type='LocalVisBackend'), dict(type='TensorboardVisBackend')]
+visualizer = dict(type='Visualizer', vis_backends=vis_backends)
+
+log_processor = dict(type='LogProcessor', window_size=50, by_epoch=True)
+log_level = 'INFO'
+
+load_from = None
+resume = False
+
+# Seed 0 with per-rank offsets (official ``seed_everything``).
+randomness = dict(seed=0, diff_rank_seed=True, deterministic=False)
