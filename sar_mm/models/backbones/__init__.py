@@ -1,4 +1,5 @@
 """backbones."""
+from .flexvar_transformer import FlexVARTransformer
 from .var_transformer import VARTransformer
 
-__all__ = ['VARTransformer']
+__all__ = ['FlexVARTransformer', 'VARTransformer']

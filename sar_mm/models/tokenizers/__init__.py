@@ -1,6 +1,13 @@
 """tokenizers."""
+from .flex_vqvae import FlexVQVAE
+from .l2norm_quantizer import L2NormQuantizer
 from .msvq_vae import MultiScaleVQVAE
 from .residual_quantizer import ResidualQuantizer
 from .var_autoencoder import VARDecoder, VAREncoder
+from .vq16_decoder import VQ16Decoder
+from .vq16_encoder import VQ16Encoder
 
-__all__ = ['MultiScaleVQVAE', 'ResidualQuantizer', 'VARDecoder', 'VAREncoder']
+__all__ = [
+    'FlexVQVAE', 'L2NormQuantizer', 'VQ16Encoder', 'VQ16Decoder', 'MultiScaleVQVAE',
+    'ResidualQuantizer', 'VARDecoder', 'VAREncoder'
+]
