@@ -36,3 +36,63 @@ def official_keys_dir(shared_dir: Path) -> Path:
     if not path.is_dir():
         pytest.fail(f'official key manifests not found at {path}')
     return path
+
+
+def _load_reference(reference_dir: Path, name: str) -> dict:
+    import json
+
+    import torch
+    data = torch.load(reference_dir / f'{name}.pt', map_location='cpu', weights_only=True)
+    with open(reference_dir / f'{name}.json', encoding='utf-8') as f:
+        sidecar = json.load(f)
+    return dict(data=data, sidecar=sidecar)
+
+
+@pytest.fixture(scope='session')
+def flexvar_small(reference_dir: Path) -> dict:
+    """The FlexVAR reference fixtures converted through the official-key rules.
+
+    Returns ``dict(vae=<flexvae_small.pt contents>, vae_sidecar=..., var=<flexvar_small.pt
+    contents>, var_sidecar=..., meta=<converter meta>, tokenizer=FlexVQVAE,
+    backbone=FlexVARTransformer)``; both modules are in eval mode. Tests must not
+    modify the modules (the fixture is shared by the session).
+    """
+    import torch.nn as nn
+
+    from sar_mm.models.backbones import FlexVARTransformer
+    from sar_mm.models.converters.flexvar import convert_flexvar_checkpoints
+    from sar_mm.models.tokenizers import FlexVQVAE
+    vae = _load_reference(reference_dir, 'flexvae_small')
+    var = _load_reference(reference_dir, 'flexvar_small')
+    converted = convert_flexvar_checkpoints(var['data']['state_dict'], vae['data']['state_dict'])
+    meta = converted['meta']
+    model = nn.Module()
+    model.backbone = FlexVARTransformer(**{k: v for k, v in meta['backbone'].items() if k != 'type'})
+    model.tokenizer = FlexVQVAE(**{k: v for k, v in meta['tokenizer'].items() if k != 'type'})
+    model.load_state_dict(converted['state_dict'], strict=True)
+    model.eval()
+    return dict(vae=vae['data'], vae_sidecar=vae['sidecar'], var=var['data'],
+                var_sidecar=var['sidecar'], meta=meta, tokenizer=model.tokenizer,
+                backbone=model.backbone)
+
+
+def _parse_tolerance(sidecar: dict, kind: str) -> dict:
+    import re
+    table = sidecar['determinism']['recommended_tolerances_for_a_reimplementation']
+    matches = [v for k, v in table.items() if k.startswith(kind)]
+    if len(matches) != 1:
+        pytest.fail(f'no unique recommended tolerance for {kind!r} in the sidecar: {list(table)}')
+    atol = re.search(r'atol ([0-9.e-]+)', matches[0])
+    rtol = re.search(r'rtol ([0-9.e-]+)', matches[0])
+    return dict(atol=float(atol.group(1)) if atol else 0.0,
+                rtol=float(rtol.group(1)) if rtol else 0.0)
+
+
+@pytest.fixture(scope='session')
+def sidecar_tolerance():
+    """``sidecar_tolerance(sidecar, kind) -> dict(atol=..., rtol=...)``.
+
+    ``kind`` is the start of a key of the sidecar's recommended tolerances, e.g.
+    ``'latents'``, ``'logits'``, ``'decoded'``, ``'scalar losses'``.
+    """
+    return _parse_tolerance

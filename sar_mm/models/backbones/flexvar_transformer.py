@@ -112,7 +112,7 @@ class FlexVARTransformer(BaseScaleTransformer):
         self.class_emb = nn.Embedding(num_classes + 1, C)
         self.pos_start = nn.Parameter(torch.empty(1, 1, C))
         self.pos_1LC = nn.Parameter(sincos_position_grid(pos_grid_size, C))
-        dpr = torch.linspace(0, self.drop_path_rate, depth).tolist()
+        dpr = torch.linspace(0, self.drop_path_rate, depth, device='cpu').tolist()
         self.blocks = nn.ModuleList([
             AdaLNSelfAttn(C, C, self.num_heads, mlp_ratio=mlp_ratio, drop_path=dpr[i],
                           norm_eps=norm_eps, attn_l2_norm=attn_l2_norm) for i in range(depth)
