@@ -1,0 +1,158 @@
+"""Stagger-Scale Rollout (SSR) of SAR (spec section 2; fixtures README quirks 21-23)."""
+from typing import List, Sequence
+
+import torch
+import torch.nn as nn
+
+from sar_mm.registry import ROLLOUTS
+from ..utils.sampling import cfg_strength, mix_cfg_logits
+from .base_rollout import BaseRollout, teacher_forced_inputs
+from .rollout_output import RolloutOutput, scale_slices
+from .token_selector import TokenSelector
+
+__all__ = ['StaggerScaleRollout']
+
+
+@ROLLOUTS.register_module()
+class StaggerScaleRollout(BaseRollout):
+    """Teacher pass, token rollout, then a student pass on scale-shifted inputs.
+
+    1. **Teacher pass** (in the graph): the ordinary teacher-forced pass,
+       logits ``(B, L, V)`` trained against the ground truth.
+    2. **Rollout** (no grad): tokens ``yhat^T_k`` are read off the teacher
+       logits of every scale, by arg-max or by top-k/top-p sampling, optionally
+       from CFG-guided logits ``(1 + t_i) cond - t_i uncond`` with the ramp
+       ``t_i = rollout_cfg * (1 + i / (K - 1)) / 2`` (spec 2.2).
+    3. **Student pass** (in the graph): inputs built from the teacher tokens
+       (``Up_k(e(yhat^T_{k-1}))`` for FlexVAR), trained towards the teacher
+       tokens ``yhat^T_k`` (CSFL) or the ground truth (naive SF).
+
+    The defaults are the *effective* official recipe (spec 2.2, 9.1: the
+    released trainer ignores its ``--sf_*`` flags): only the last transition,
+    Markovian student attention, sampling with top-k 900 / top-p 0.96 and CFG
+    1.2, teacher targets. The script-intended variant is
+    ``token_selection='argmax', rollout_cfg=0``; the paper figure is
+    ``sf_scope='all', sf_context='full'``.
+
+    Unconditional half of the teacher pass: the official trainer runs the
+    teacher pass on a ``[cond; uncond]`` batch of ``2B`` with autograd on and
+    uses only the first ``B`` rows in the loss. Here the unconditional rows are
+    a separate call under ``torch.no_grad()``. The gradient is identical: the
+    rows of a batch do not interact (no batch statistics), so the conditional
+    rows' outputs do not depend on the unconditional ones, and the loss never
+    reads the unconditional logits, whose only use is choosing discrete tokens.
+    Only drop-path randomness differs, and no activations of the unconditional
+    half are kept for backward (spec 2.3, 9.18).
+
+    With ``rollout_cfg > 0`` the guidance is used with either token selection
+    (the official code applies it only when sampling, and only for
+    ``sf_cfg_scale > 1``).
+
+    Args:
+        sf_scope (str): ``'last'`` (official code: only the transition
+            ``K-1 -> K`` of the step's schedule) or ``'all'`` (paper Fig. 3:
+            every scale ``2..K``).
+        sf_context (str): ``'markov'`` (official: ``backbone.forward_student``,
+            class token plus the scale, one call per student scale) or
+            ``'full'`` (one ordinary block-causal pass over the shifted
+            sequence; with ``sf_scope='last'`` the earlier blocks keep their
+            ground-truth inputs).
+        token_selection (str): ``'sample'`` or ``'argmax'``.
+        top_k (int): 900. top_p (float): 0.96. Sampling only.
+        rollout_cfg (float): guidance scale ``gamma`` of the rollout; ``0``
+            disables guidance and the unconditional call.
+        target (str): ``'teacher'`` (CSFL) or ``'gt'`` (naive SF ablation).
+        seed (int): base seed of the sampler's generator (offset by rank).
+    """
+
+    SCOPES = ('last', 'all')
+    TARGETS = ('teacher', 'gt')
+
+    def __init__(self, sf_scope: str = 'last', sf_context: str = 'markov',
+                 token_selection: str = 'sample', top_k: int = 900, top_p: float = 0.96,
+                 rollout_cfg: float = 1.2, target: str = 'teacher', seed: int = 0) -> None:
+        if sf_scope not in self.SCOPES:
+            raise ValueError(f'sf_scope must be one of {self.SCOPES}, got {sf_scope!r}')
+        if sf_context not in self.CONTEXTS:
+            raise ValueError(f'sf_context must be one of {self.CONTEXTS}, got {sf_context!r}')
+        if target not in self.TARGETS:
+            raise ValueError(f'target must be one of {self.TARGETS}, got {target!r}')
+        if rollout_cfg < 0:
+            raise ValueError(f'rollout_cfg must be >= 0, got {rollout_cfg}')
+        self.sf_scope = sf_scope
+        self.sf_context = sf_context
+        self.rollout_cfg = rollout_cfg
+        self.target = target
+        self.selector = TokenSelector(token_selection, top_k, top_p, seed)
+
+    @torch.no_grad()
+    def rollout_tokens(self, backbone: nn.Module, labels: torch.Tensor, x_BLCv: torch.Tensor,
+                       logits_cond: torch.Tensor, patch_nums: Sequence[int]) -> List[torch.Tensor]:
+        """Teacher tokens of every scale (step 2), without gradient.
+
+        Args:
+            labels (Tensor): (B,) class ids.
+            x_BLCv (Tensor): (B, L - 1, Cvae) the teacher pass's inputs.
+            logits_cond (Tensor): (B, L, V) the teacher pass's logits (not modified).
+
+        Returns:
+            list[Tensor]: one (B, pn ** 2) int64 map per scale.
+        """
+        logits_cond = logits_cond.detach()
+        logits_uncond = None
+        if self.rollout_cfg > 0:
+            uncond = torch.full_like(labels, backbone.num_classes)
+            logits_uncond = backbone(uncond, x_BLCv, list(patch_nums))  # (B, L, V)
+        tokens = []
+        for si, sl in enumerate(scale_slices(patch_nums)):
+            logits = logits_cond[:, sl]  # (B, pn**2, V)
+            if logits_uncond is not None:
+                t = cfg_strength('sar_rollout', self.rollout_cfg, si, patch_nums)
+                logits = mix_cfg_logits(logits, logits_uncond[:, sl], t, 'sar_rollout')
+            tokens.append(self.selector(logits))
+        return tokens
+
+    def __call__(self, backbone: nn.Module, tokenizer: nn.Module, labels: torch.Tensor,
+                 idx_list: List[torch.Tensor], patch_nums: Sequence[int]) -> RolloutOutput:
+        K = len(patch_nums)
+        if K < 2:
+            raise ValueError(f'SSR needs a schedule of at least 2 scales, got {list(patch_nums)}')
+        blocks = scale_slices(patch_nums)
+        x_tf = teacher_forced_inputs(tokenizer, idx_list, patch_nums)  # (B, L-1, Cvae)
+        logits_tf = backbone(labels, x_tf, list(patch_nums))  # (B, L, V)
+        teacher_idx = self.rollout_tokens(backbone, labels, x_tf, logits_tf, patch_nums)
+
+        if self.sf_scope == 'last':
+            student_scales = (K - 1,)
+            tokens = list(idx_list[:K - 2]) + [teacher_idx[K - 2]]
+        else:
+            student_scales = tuple(range(1, K))
+            tokens = teacher_idx[:K - 1]
+        x_student = teacher_forced_inputs(tokenizer, tokens, patch_nums)  # (B, L-1, Cvae)
+        # block k of the inputs sits at tokens [start_k - 1, stop_k - 1): the start token has none
+        student_blocks = [x_student[:, blocks[k].start - 1:blocks[k].stop - 1]
+                          for k in student_scales]  # each (B, pn_k**2, Cvae)
+        if self.sf_context == 'markov':
+            student_logits = torch.cat([
+                backbone.forward_student(labels, x_k, list(patch_nums), k)
+                for k, x_k in zip(student_scales, student_blocks)], dim=1)  # (B, Ls, V)
+            num_forwards = 1 + len(student_scales)
+        else:
+            logits_shifted = backbone(labels, x_student, list(patch_nums))  # (B, L, V)
+            student_logits = torch.cat([logits_shifted[:, blocks[k]] for k in student_scales],
+                                       dim=1)  # (B, Ls, V)
+            num_forwards = 2
+
+        source = teacher_idx if self.target == 'teacher' else idx_list
+        student_targets = torch.cat([source[k] for k in student_scales], dim=1)  # (B, Ls)
+        return RolloutOutput(
+            patch_nums=tuple(patch_nums), logits=logits_tf,
+            targets=torch.cat(list(idx_list), dim=1), student_logits=student_logits,
+            student_targets=student_targets, student_scales=student_scales,
+            student_inputs=torch.cat(student_blocks, dim=1), teacher_idx=teacher_idx, num_forwards=num_forwards)
+
+    def state_dict(self) -> dict:
+        return self.selector.state_dict()
+
+    def load_state_dict(self, state: dict) -> None:
+        self.selector.load_state_dict(state)

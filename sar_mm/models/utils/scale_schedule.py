@@ -1,0 +1,185 @@
+"""Per-step scale schedules of next-scale training (spec section 4.1).
+
+A schedule object is called once per training step and returns the list of
+scale side lengths ``patch_nums`` used for that step. Both classes are
+registered in ``TASK_UTILS`` (the registry MMEngine keeps for small
+non-module helpers of models) and are built by ``ScaleWiseAR``.
+
+Each schedule owns a private ``random.Random`` seeded with
+``seed * world_size + rank`` (the official ``seed_everything`` offset), so every
+rank draws its own schedule, and exposes ``state_dict()`` /
+``load_state_dict()`` so a resumed run continues the exact same sequence.
+"""
+import random
+from typing import Dict, List, Sequence, Tuple
+
+from mmengine.dist import get_rank, get_world_size
+
+from sar_mm.registry import TASK_UTILS
+
+__all__ = ['FixedScaleSchedule', 'FlexVARRandomScaleSchedule', 'draw_flexvar_schedule',
+           'CANONICAL_PATCH_NUMS']
+
+#: the 10-step schedule of VAR / FlexVAR (680 tokens).
+CANONICAL_PATCH_NUMS: Tuple[int, ...] = (1, 2, 3, 4, 5, 6, 8, 10, 13, 16)
+
+
+def _check_increasing(patch_nums: Sequence[int]) -> None:
+    if len(patch_nums) == 0 or patch_nums[0] != 1:
+        raise ValueError(f'a schedule must start with scale 1, got {list(patch_nums)}')
+    if any(b <= a for a, b in zip(patch_nums, patch_nums[1:])):
+        raise ValueError(f'a schedule must be strictly increasing, got {list(patch_nums)}')
+
+
+def _rank_seed(seed: int) -> int:
+    """``seed * world_size + rank`` (spec section 4.1, official ``seed_everything``)."""
+    return seed * get_world_size() + get_rank()
+
+
+@TASK_UTILS.register_module()
+class FixedScaleSchedule:
+    """The same schedule at every step (VAR; FlexVAR ablations; parity checks).
+
+    It has no random state; ``state_dict()`` is empty so that every schedule
+    offers the same checkpoint interface.
+
+    Args:
+        patch_nums: scale side lengths, strictly increasing, starting at 1.
+    """
+
+    def __init__(self, patch_nums: Sequence[int] = CANONICAL_PATCH_NUMS) -> None:
+        _check_increasing(patch_nums)
+        self.patch_nums = [int(pn) for pn in patch_nums]
+
+    def state_dict(self) -> Dict:
+        return {}
+
+    def load_state_dict(self, state: Dict) -> None:
+        if state:
+            raise ValueError(f'FixedScaleSchedule has no state, got keys {sorted(state)}')
+
+    @property
+    def max_scale(self) -> int:
+        """Largest scale this schedule can return."""
+        return self.patch_nums[-1]
+
+    def __call__(self) -> List[int]:
+        return list(self.patch_nums)
+
+
+def draw_flexvar_schedule(rng: random.Random,
+                          canonical: Sequence[int] = CANONICAL_PATCH_NUMS,
+                          canonical_prob: float = 0.05,
+                          fixed_head: Sequence[int] = (1, 2),
+                          mid_range: Tuple[int, int] = (3, 10),
+                          mid_count: int = 5,
+                          high_range: Tuple[int, int] = (11, 15),
+                          high_count: int = 2,
+                          last_scale: int = 16,
+                          drop_thresholds: Sequence[float] = (0.90, 0.95, 0.98, 0.99),
+                          max_tokens: int = 680,
+                          cap_window: int = 4) -> List[int]:
+    """One draw of FlexVAR's random training schedule (spec section 4.1).
+
+    The calls on ``rng`` are made in the order of the official
+    ``VARTrainer.gen_curr_patch_nums``, so a ``random.Random`` with the same
+    state gives the same schedule as the official code.
+
+    1. With probability ``canonical_prob`` take ``canonical``; otherwise
+       ``fixed_head`` + sorted(``mid_count`` distinct values of ``mid_range`` and
+       ``high_count`` distinct values of ``high_range``) + ``[last_scale]``.
+    2. Draw ``u ~ U(0, 1)`` once; for every threshold ``u`` exceeds, remove one
+       element chosen uniformly among indices ``2 .. len - 2`` (never the first
+       two scales nor the last).
+    3. While the token count ``sum(pn ** 2)`` exceeds ``max_tokens``, remove
+       an element chosen uniformly among the last ``cap_window`` positions (the
+       last scale can go here).
+
+    Args:
+        rng: the generator to draw from (advanced in place).
+        mid_range, high_range: inclusive bounds.
+
+    Returns:
+        list[int]: the schedule, strictly increasing.
+    """
+    if rng.random() < canonical_prob:
+        patch_nums = list(canonical)
+    else:
+        middle = (rng.sample(range(mid_range[0], mid_range[1] + 1), mid_count)
+                  + rng.sample(range(high_range[0], high_range[1] + 1), high_count))
+        middle.sort()
+        patch_nums = list(fixed_head) + middle + [last_scale]
+    u = rng.random()
+    for threshold in drop_thresholds:
+        if u > threshold:
+            patch_nums.pop(rng.choice(range(2, len(patch_nums) - 1)))
+    while sum(pn * pn for pn in patch_nums) > max_tokens:
+        patch_nums.pop(rng.choice(range(len(patch_nums) - cap_window, len(patch_nums))))
+    return patch_nums
+
+
+@TASK_UTILS.register_module()
+class FlexVARRandomScaleSchedule:
+    """FlexVAR's random per-step schedule (spec section 4.1), one draw per call.
+
+    The defaults are the official ones. ``max_scale`` must not exceed the
+    tokenizer's latent side (16 for 256 px images with the VQ-16 tokenizer; the
+    official 512 px crops give a 32 x 32 latent that is area-pooled down to at
+    most 16); ``ScaleWiseAR`` checks it against every batch.
+
+    Args:
+        seed (int): base seed; the RNG is seeded ``seed * world_size + rank``.
+        canonical: the schedule taken with probability ``canonical_prob``.
+        canonical_prob (float): 0.05.
+        mid_range, mid_count: 5 distinct scales from 3..10.
+        high_range, high_count: 2 distinct scales from 11..15.
+        last_scale (int): 16.
+        drop_thresholds: 0.90 / 0.95 / 0.98 / 0.99.
+        max_tokens (int): 680.
+        cap_window (int): the token cap removes among the last 4 positions.
+    """
+
+    def __init__(self,
+                 seed: int = 0,
+                 canonical: Sequence[int] = CANONICAL_PATCH_NUMS,
+                 canonical_prob: float = 0.05,
+                 mid_range: Tuple[int, int] = (3, 10),
+                 mid_count: int = 5,
+                 high_range: Tuple[int, int] = (11, 15),
+                 high_count: int = 2,
+                 last_scale: int = 16,
+                 drop_thresholds: Sequence[float] = (0.90, 0.95, 0.98, 0.99),
+                 max_tokens: int = 680,
+                 cap_window: int = 4) -> None:
+        _check_increasing(canonical)
+        if not 2 < mid_range[0] <= mid_range[1] < high_range[0] <= high_range[1] < last_scale:
+            raise ValueError('expected 2 < mid_range <= high_range < last_scale, got '
+                             f'{mid_range}, {high_range}, {last_scale}')
+        if mid_count > mid_range[1] - mid_range[0] + 1 or high_count > high_range[1] - high_range[0] + 1:
+            raise ValueError('cannot draw more distinct scales than a range holds')
+        if sum(pn * pn for pn in canonical) > max_tokens:
+            raise ValueError(f'the canonical schedule exceeds max_tokens={max_tokens}')
+        self.kwargs = dict(canonical=tuple(canonical), canonical_prob=canonical_prob,
+                           mid_range=tuple(mid_range), mid_count=mid_count,
+                           high_range=tuple(high_range), high_count=high_count,
+                           last_scale=last_scale, drop_thresholds=tuple(drop_thresholds),
+                           max_tokens=max_tokens, cap_window=cap_window)
+        self.seed = seed
+        self.rng = random.Random(_rank_seed(seed))
+
+    @property
+    def max_scale(self) -> int:
+        """Largest scale this schedule can return."""
+        return max(self.kwargs['last_scale'], max(self.kwargs['canonical']))
+
+    def __call__(self) -> List[int]:
+        return draw_flexvar_schedule(self.rng, **self.kwargs)
+
+    def state_dict(self) -> Dict:
+        """The RNG state, as plain Python lists (safe for any checkpoint format)."""
+        version, internal, gauss = self.rng.getstate()
+        return dict(rng_state=[version, list(internal), gauss])
+
+    def load_state_dict(self, state: Dict) -> None:
+        version, internal, gauss = state['rng_state']
+        self.rng.setstate((version, tuple(internal), gauss))
