@@ -1,3 +1,10 @@
-"""datasets."""
+"""Datasets and data transforms."""
+from .errors import UnreadableImageError
+from .imagenet import IMG_EXTENSIONS, ImageNetDataset
+from .synthetic_shapes import SHAPE_CLASSES, SyntheticShapesDataset, render_shape_image
+from .transforms import (ADMRandomCrop, LoadRGBImageFromFile, PackGeneratorInputs,
+                         adm_random_crop, read_rgb_image)
 
-__all__ = []
+__all__ = ['ImageNetDataset', 'IMG_EXTENSIONS', 'SyntheticShapesDataset', 'SHAPE_CLASSES',
+           'render_shape_image', 'UnreadableImageError', 'ADMRandomCrop', 'adm_random_crop',
+           'LoadRGBImageFromFile', 'read_rgb_image', 'PackGeneratorInputs']
