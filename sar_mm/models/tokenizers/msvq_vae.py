@@ -76,7 +76,7 @@ class MultiScaleVQVAE(BaseMultiScaleTokenizer):
         return self.quant_conv(self.encoder(img))
 
     def fhat_to_img(self, f_hat: torch.Tensor) -> torch.Tensor:
-        """``decoder(post_quant_conv(f_hat))`` clamped: (B, Cvae, h, h) -> (B, 3, H, W) in [-1, 1]."""
+        """Image of a latent: (B, Cvae, h, h) -> (B, 3, H, W) clamped to [-1, 1]."""
         return self.decoder(self.post_quant_conv(f_hat)).clamp_(-1, 1)
 
     @torch.no_grad()
