@@ -1,3 +1,13 @@
-"""engine."""
+"""Engine: optimizer wrappers, hooks, checkpoint loading and distributed start-up."""
+from .checkpoint_io import (is_trusted_checkpoint, load_local_checkpoint,
+                            register_checkpoint_loader, trust_checkpoint_path,
+                            trusted_checkpoint_paths)
+from .hooks import RNGStateHook
+from .optim_wrappers import (OFFICIAL_NO_DECAY_KEYS, AmpOptimWrapper,
+                             NoDecayOptimWrapperConstructor, split_no_decay)
+from .runtime import setup_distributed
 
-__all__ = []
+__all__ = ['AmpOptimWrapper', 'NoDecayOptimWrapperConstructor', 'OFFICIAL_NO_DECAY_KEYS',
+           'split_no_decay', 'RNGStateHook', 'is_trusted_checkpoint', 'load_local_checkpoint',
+           'register_checkpoint_loader', 'trust_checkpoint_path', 'trusted_checkpoint_paths',
+           'setup_distributed']

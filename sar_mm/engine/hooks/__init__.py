@@ -1,3 +1,4 @@
-"""hooks."""
+"""Hooks."""
+from .rng_state_hook import RNGStateHook
 
-__all__ = []
+__all__ = ['RNGStateHook']
