@@ -67,7 +67,8 @@ def flexvar_small(reference_dir: Path) -> dict:
     converted = convert_flexvar_checkpoints(var['data']['state_dict'], vae['data']['state_dict'])
     meta = converted['meta']
     model = nn.Module()
-    model.backbone = FlexVARTransformer(**{k: v for k, v in meta['backbone'].items() if k != 'type'})
+    model.backbone = FlexVARTransformer(
+        **{k: v for k, v in meta['backbone'].items() if k != 'type'})
     model.tokenizer = FlexVQVAE(**{k: v for k, v in meta['tokenizer'].items() if k != 'type'})
     model.load_state_dict(converted['state_dict'], strict=True)
     model.eval()

@@ -175,7 +175,8 @@ def test_cli_end_to_end_on_the_small_fixture(tmp_path, reference_dir, flexvar_sm
     meta = ckpt['meta']
     assert meta['sources'] == dict(transformer='SARd2-epo3.pth', tokenizer='FlexVAE.pth')
     model = nn.Module()
-    model.backbone = FlexVARTransformer(**{k: v for k, v in meta['backbone'].items() if k != 'type'})
+    model.backbone = FlexVARTransformer(
+        **{k: v for k, v in meta['backbone'].items() if k != 'type'})
     model.tokenizer = FlexVQVAE(**{k: v for k, v in meta['tokenizer'].items() if k != 'type'})
     model.load_state_dict(ckpt['state_dict'], strict=True)
     for key, value in var['state_dict'].items():

@@ -150,7 +150,7 @@ class FlexVARTransformer(BaseScaleTransformer):
             for block in self.blocks:
                 block.attn.proj.weight.div_(scale)
                 block.ffn.fc2.weight.div_(scale)
-                ada_weight = block.ada_lin[-1].weight  # (6C, C): rows gamma1, gamma2, scales, shifts
+                ada_weight = block.ada_lin[-1].weight  # (6C, C): gamma1, gamma2, scale1/2, shift1/2
                 ada_weight[2 * C:].mul_(self.init_adaln)
                 ada_weight[:2 * C].mul_(self.init_adaln_gamma)
 

@@ -113,7 +113,8 @@ def autoregressive_generate(backbone: torch.nn.Module,
             idx_per_scale.append(idx_Bl)
             if si < len(patch_nums) - 1:
                 next_BlCv, state = tokenizer.ar_next_input(idx_Bl, si, patch_nums, state)
-                x_BlC = backbone.ar_embed(next_BlCv, si + 1, patch_nums).repeat(2, 1, 1)  # (2B, l, C)
+                x_BlC = backbone.ar_embed(next_BlCv, si + 1, patch_nums)  # (B, l, C)
+                x_BlC = x_BlC.repeat(2, 1, 1)  # (2B, l, C): same input for both CFG halves
     finally:
         backbone.ar_end()
 
