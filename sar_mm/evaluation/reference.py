@@ -1,0 +1,141 @@
+"""Reference sets for generative metrics: image folders and ``.npz`` files.
+
+A reference is one of:
+
+* a folder of images (``png``/``jpg``/``jpeg``, all the same size, read by
+  torch-fidelity's own folder dataset);
+* an ``.npz`` file holding FID statistics ``mu`` (D,) and ``sigma`` (D, D),
+  written by ``tools/analysis_tools/make_fid_ref_stats.py`` (which also stores
+  ``feature_extractor``, ``feature_layer`` and ``num_images``);
+* an ``.npz`` in the OpenAI (ADM) evaluator format: ``arr_0`` uint8
+  (N, H, W, 3) images, optionally with ``mu`` / ``sigma``
+  (``VIRTUAL_imagenet256_labeled.npz``, spec section 6.2).
+
+FID needs statistics (from the file, else from the reference images);
+precision/recall needs reference images.
+"""
+import os.path as osp
+from typing import Dict, Optional
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+from torch_fidelity.datasets import ImagesPathDataset
+from torch_fidelity.utils import glob_samples_paths
+
+__all__ = [
+    'NpzImageDataset', 'reference_has_images', 'reference_dataset', 'load_reference_statistics',
+    'save_reference_statistics'
+]
+
+IMAGE_EXTENSIONS = 'png,jpg,jpeg'
+
+
+class NpzImageDataset(Dataset):
+    """Images of an ADM-format ``.npz`` (``arr_0``: uint8 (N, H, W, 3)).
+
+    Items are uint8 tensors (3, H, W), the input torch-fidelity's extractors
+    expect. The whole array is read into memory.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        with np.load(path) as data:
+            if 'arr_0' not in data.files:
+                raise KeyError(f'{path} has no "arr_0" image array (keys: {data.files})')
+            self.images = np.asarray(data['arr_0'])
+        if self.images.dtype != np.uint8 or self.images.ndim != 4 or self.images.shape[-1] != 3:
+            raise ValueError(f'{path}: "arr_0" must be uint8 (N, H, W, 3), got '
+                             f'{self.images.dtype} {self.images.shape}')
+
+    def __len__(self) -> int:
+        return self.images.shape[0]
+
+    def __getitem__(self, index: int) -> torch.Tensor:
+        # (H, W, 3) -> (3, H, W)
+        return torch.from_numpy(np.ascontiguousarray(self.images[index])).permute(2, 0, 1)
+
+
+def _npz_keys(path: str) -> list:
+    with np.load(path) as data:
+        return list(data.files)
+
+
+def reference_has_images(path: str) -> bool:
+    """Whether a reference (folder or ``.npz``) provides images."""
+    if osp.isdir(path):
+        return True
+    return 'arr_0' in _npz_keys(path)
+
+
+def reference_dataset(path: str, find_deep: bool = False) -> Dataset:
+    """Dataset of uint8 (3, H, W) reference images from a folder or ``.npz``.
+
+    Args:
+        path: folder of images, or ``.npz`` with ``arr_0``.
+        find_deep: search sub-folders of a folder as well.
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist or the folder holds no image.
+    """
+    if osp.isdir(path):
+        files = glob_samples_paths(path, find_deep, IMAGE_EXTENSIONS, verbose=False)
+        if not files:
+            raise FileNotFoundError(f'No {IMAGE_EXTENSIONS} image found in reference folder {path}')
+        return ImagesPathDataset(files)
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'Reference {path} is neither a folder nor a file')
+    return NpzImageDataset(path)
+
+
+def load_reference_statistics(path: str, feature_extractor: str,
+                              feature_layer: str) -> Optional[Dict[str, np.ndarray]]:
+    """Read FID statistics ``mu`` (D,) and ``sigma`` (D, D) from an ``.npz``.
+
+    Args:
+        path: the reference; a folder or an ``.npz`` without ``mu`` gives None.
+        feature_extractor, feature_layer: what the statistics must come from;
+            checked against the file's ``feature_extractor`` / ``feature_layer``
+            entries when present (files in the ADM format have none and are
+            taken as Inception pool features).
+
+    Returns:
+        dict(mu=float64 (D,), sigma=float64 (D, D)) or None.
+
+    Raises:
+        ValueError: the file was made with another extractor or layer, or the
+            shapes are inconsistent.
+    """
+    if osp.isdir(path):
+        return None
+    with np.load(path) as data:
+        if 'mu' not in data.files:
+            return None
+        for key, expected in (('feature_extractor', feature_extractor),
+                              ('feature_layer', feature_layer)):
+            if key in data.files and str(data[key]) != expected:
+                raise ValueError(f'{path} holds statistics of {key}="{data[key]}", but the metric '
+                                 f'uses "{expected}"')
+        mu = np.asarray(data['mu'], dtype=np.float64)
+        sigma = np.asarray(data['sigma'], dtype=np.float64)
+    if mu.ndim != 1 or sigma.shape != (mu.shape[0], mu.shape[0]):
+        raise ValueError(f'{path}: "mu" must be (D,) and "sigma" (D, D), got {mu.shape} and '
+                         f'{sigma.shape}')
+    return dict(mu=mu, sigma=sigma)
+
+
+def save_reference_statistics(path: str, mu: np.ndarray, sigma: np.ndarray,
+                              feature_extractor: str, feature_layer: str,
+                              num_images: int) -> None:
+    """Write FID statistics in the format :func:`load_reference_statistics` reads.
+
+    Args:
+        mu: (D,) feature mean. sigma: (D, D) feature covariance.
+    """
+    np.savez(
+        path,
+        mu=mu,
+        sigma=sigma,
+        feature_extractor=np.array(feature_extractor),
+        feature_layer=np.array(feature_layer),
+        num_images=np.array(num_images))
