@@ -96,7 +96,7 @@ class MultiScaleVQVAE(BaseMultiScaleTokenizer):
             raise ValueError(f'images of size {tuple(img.shape[-2:])} give a '
                              f'{tuple(f.shape[-2:])} latent, but this tokenizer serves '
                              f'{self.latent_side}x{self.latent_side} (schedule {list(patch_nums)})')
-        idx_list, _ = self.quantize.quantize(f, patch_nums)
+        idx_list, _ = self.quantize.residual_encode(f, patch_nums)
         return idx_list
 
     @torch.no_grad()

@@ -158,7 +158,7 @@ class ResidualQuantizer(nn.Module):
         return self.phi(h_BChw.contiguous(), si, len(patch_nums))
 
     @torch.no_grad()
-    def quantize(self, f_BChw: torch.Tensor,
+    def residual_encode(self, f_BChw: torch.Tensor,
                  patch_nums: Sequence[int]) -> Tuple[List[torch.Tensor], List[torch.Tensor]]:
         """Residual multi-scale quantisation (``f_to_idxBl_or_fhat``).
 
