@@ -1,4 +1,5 @@
 """Datasets and data transforms."""
+from .class_label_dataset import ClassLabelDataset
 from .errors import UnreadableImageError
 from .imagenet import IMG_EXTENSIONS, ImageNetDataset
 from .synthetic_shapes import SHAPE_CLASSES, SyntheticShapesDataset, render_shape_image
@@ -7,4 +8,4 @@ from .transforms import (ADMRandomCrop, LoadRGBImageFromFile, PackGeneratorInput
 
 __all__ = ['ImageNetDataset', 'IMG_EXTENSIONS', 'SyntheticShapesDataset', 'SHAPE_CLASSES',
            'render_shape_image', 'UnreadableImageError', 'ADMRandomCrop', 'adm_random_crop',
-           'LoadRGBImageFromFile', 'read_rgb_image', 'PackGeneratorInputs']
+           'LoadRGBImageFromFile', 'read_rgb_image', 'PackGeneratorInputs', 'ClassLabelDataset']
