@@ -1,0 +1,292 @@
+"""The one generator class of sar_mm: VAR, FlexVAR and SAR differ only by config."""
+import copy
+from typing import Dict, List, Optional, Sequence, Union
+
+import torch
+import torch.nn as nn
+from mmengine.model import BaseModel
+
+from sar_mm.registry import BACKBONES, LOSSES, MODELS, ROLLOUTS, TASK_UTILS, TOKENIZERS
+from ..rollouts.base_rollout import teacher_forced_inputs
+from ..rollouts.rollout_output import RolloutOutput
+from ..utils.ar_generation import autoregressive_generate
+from ..utils.sampling import CFG_SCHEDULES
+from ..utils.scale_schedule import CANONICAL_PATCH_NUMS
+
+__all__ = ['ScaleWiseAR', 'to_uint8_images', 'DEFAULT_TEST_CFG']
+
+#: Sampling settings used when ``test_cfg`` leaves a key out (VAR's FID recipe).
+DEFAULT_TEST_CFG = dict(
+    patch_nums=CANONICAL_PATCH_NUMS,
+    cfg=1.5,
+    cfg_schedule='var',
+    top_k=900,
+    top_p=0.96,
+    max_pn=None,
+    greedy_outside=None,
+)
+
+
+def to_uint8_images(images: torch.Tensor) -> torch.Tensor:
+    """``[-1, 1]`` images to uint8 with round-half-up, as the official savers do.
+
+    ``clamp(127.5 x + 128, 0, 255)`` then truncation: the same numbers as VAR's
+    ``x01 * 255 + 0.5`` and the DiT/FlexVAR ``127.5 x + 128.0``.
+
+    Args:
+        images (Tensor): (B, 3, H, W) float, about [-1, 1].
+
+    Returns:
+        Tensor: (B, 3, H, W) uint8.
+    """
+    return images.float().mul(127.5).add(128.0).clamp(0, 255).to(torch.uint8)
+
+
+def _build(cfg: Union[dict, object], registry) -> object:
+    return registry.build(cfg) if isinstance(cfg, dict) else cfg
+
+
+@MODELS.register_module()
+class ScaleWiseAR(BaseModel):
+    """Scale-wise autoregressive generator: tokenizer + backbone + rollout + loss.
+
+    Training step (``mode='loss'``, spec section 2 / style guide): draw this
+    step's schedule from ``scale_schedule``, tokenise the images with the frozen
+    tokenizer (no grad), let the rollout strategy run the backbone (one or more
+    passes), and turn its :class:`~sar_mm.models.rollouts.RolloutOutput` into a
+    dict of ``loss_*`` terms. Both SSR passes happen inside this one call, so the
+    optim wrapper makes one update (``train_step`` is not overridden).
+
+    Sampling (``mode='predict'`` / :meth:`generate`) runs the backbone's
+    KV-cached steps through
+    :func:`~sar_mm.models.utils.ar_generation.autoregressive_generate`.
+
+    Per-sample determinism: when seeds are given, every sample is generated on
+    its own (batch of one, or two rows with CFG) with a ``torch.Generator``
+    seeded from its seed. Its image therefore depends only on (label, seed,
+    ``test_cfg``), never on which other samples share its batch or on the
+    number of processes, at the cost of running the transformer on one sample
+    at a time.
+
+    Children: ``tokenizer`` and ``backbone`` (the only modules with weights:
+    state-dict prefixes ``tokenizer.`` and ``backbone.``), ``rollout`` and
+    ``scale_schedule`` (plain objects with RNG ``state_dict()``), the loss module
+    (config key ``loss``, attribute ``loss_module``, because ``loss`` is the
+    method of the ``'loss'`` mode) and the data preprocessor.
+
+    Args:
+        tokenizer (dict | nn.Module): a ``BaseMultiScaleTokenizer`` (``TOKENIZERS``);
+            frozen here.
+        backbone (dict | nn.Module): a ``BaseScaleTransformer`` (``BACKBONES``).
+        rollout (dict | BaseRollout, optional): ``ROLLOUTS``; default ``TeacherForcing``.
+        loss (dict | nn.Module, optional): ``LOSSES``; default ``ScaleCrossEntropyLoss``.
+        scale_schedule (dict | object, optional): ``TASK_UTILS``; default
+            ``FixedScaleSchedule`` (the canonical 10 scales).
+        data_preprocessor (dict | nn.Module, optional): default
+            ``GeneratorDataPreprocessor``.
+        test_cfg (dict, optional): sampling settings, keys of
+            :data:`DEFAULT_TEST_CFG`: ``patch_nums``, ``cfg``, ``cfg_schedule``
+            (``'var' | 'flexvar' | 'llamagen' | 'sar_rollout'``), ``top_k``,
+            ``top_p``, ``max_pn``, ``greedy_outside``. Missing keys take the
+            defaults; unknown keys raise.
+        init_cfg (dict, optional): MMEngine init config.
+    """
+
+    def __init__(self,
+                 tokenizer: Union[dict, nn.Module],
+                 backbone: Union[dict, nn.Module],
+                 rollout: Optional[Union[dict, object]] = None,
+                 loss: Optional[Union[dict, nn.Module]] = None,
+                 scale_schedule: Optional[Union[dict, object]] = None,
+                 data_preprocessor: Optional[Union[dict, nn.Module]] = None,
+                 test_cfg: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        if data_preprocessor is None:
+            data_preprocessor = dict(type='GeneratorDataPreprocessor')
+        if isinstance(data_preprocessor, dict):
+            data_preprocessor = MODELS.build(data_preprocessor)
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.tokenizer = _build(tokenizer, TOKENIZERS)
+        self.tokenizer.freeze()
+        self.backbone = _build(backbone, BACKBONES)
+        self.rollout = _build(rollout or dict(type='TeacherForcing'), ROLLOUTS)
+        self.loss_module = _build(loss or dict(type='ScaleCrossEntropyLoss'), LOSSES)
+        self.scale_schedule = _build(scale_schedule or dict(type='FixedScaleSchedule'),
+                                     TASK_UTILS)
+        self.test_cfg = self._merge_test_cfg(test_cfg)
+
+    @staticmethod
+    def _merge_test_cfg(test_cfg: Optional[dict]) -> dict:
+        merged = copy.deepcopy(DEFAULT_TEST_CFG)
+        unknown = set(test_cfg or {}) - set(merged)
+        if unknown:
+            raise KeyError(f'unknown test_cfg keys {sorted(unknown)}; expected {sorted(merged)}')
+        merged.update(test_cfg or {})
+        if merged['cfg_schedule'] not in CFG_SCHEDULES:
+            raise ValueError(f'test_cfg.cfg_schedule must be one of {CFG_SCHEDULES}, '
+                             f'got {merged["cfg_schedule"]!r}')
+        merged['patch_nums'] = [int(pn) for pn in merged['patch_nums']]
+        return merged
+
+    # --- modes ---------------------------------------------------------------------------
+    def forward(self, inputs: Optional[torch.Tensor], data_samples: Optional[dict] = None,
+                mode: str = 'tensor') -> Union[Dict[str, torch.Tensor], List[dict], torch.Tensor]:
+        """Dispatch on ``mode``.
+
+        Args:
+            inputs (Tensor | None): (B, 3, H, W) images in [-1, 1] (``None`` for
+                class-label sampling batches).
+            data_samples (dict): ``labels`` (B,), and for ``'predict'`` optionally
+                ``seeds`` (B,) and ``sample_idx`` (B,).
+            mode (str): ``'loss'``, ``'predict'`` or ``'tensor'``.
+        """
+        if mode == 'loss':
+            return self.loss(inputs, data_samples)
+        if mode == 'predict':
+            return self.predict(inputs, data_samples)
+        if mode == 'tensor':
+            return self._forward(inputs, data_samples)
+        raise ValueError(f"invalid mode {mode!r}; expected 'loss', 'predict' or 'tensor'")
+
+    def _check_schedule_fits(self, inputs: torch.Tensor) -> int:
+        """Latent side of ``inputs``; raises if the schedule can exceed it."""
+        side = min(inputs.shape[-2:]) // self.tokenizer.downsample
+        if self.scale_schedule.max_scale > side:
+            raise ValueError(
+                f'the scale schedule reaches {self.scale_schedule.max_scale} but '
+                f'{tuple(inputs.shape[-2:])} images give a latent side of {side} '
+                f'(downsample {self.tokenizer.downsample}): use larger crops or a smaller schedule')
+        return side
+
+    def rollout_step(self, inputs: torch.Tensor, labels: torch.Tensor) -> RolloutOutput:
+        """Schedule draw, tokenisation and rollout of one training step (before the loss).
+
+        Args:
+            inputs (Tensor): (B, 3, H, W) in [-1, 1].
+            labels (Tensor): (B,) int64.
+
+        Returns:
+            RolloutOutput: logits in the graph, targets, and the rollout's extras.
+        """
+        self._check_schedule_fits(inputs)
+        patch_nums = self.scale_schedule()
+        with torch.no_grad():
+            idx_list = self.tokenizer.img_to_idx(inputs, patch_nums)  # K x (B, pn*pn)
+        return self.rollout(self.backbone, self.tokenizer, labels, idx_list, patch_nums)
+
+    def loss(self, inputs: torch.Tensor, data_samples: dict) -> Dict[str, torch.Tensor]:
+        """One training step's losses (both SSR passes, one update).
+
+        Args:
+            inputs (Tensor): (B, 3, H, W) in [-1, 1].
+            data_samples (dict): ``labels`` (B,) int64.
+
+        Returns:
+            dict[str, Tensor]: ``loss_*`` terms (summed by MMEngine) and logged values.
+        """
+        return self.loss_module(self.rollout_step(inputs, data_samples['labels']))
+
+    def _forward(self, inputs: torch.Tensor, data_samples: dict) -> torch.Tensor:
+        """Teacher-forced logits (B, L, V) on ``test_cfg.patch_nums`` (no rollout)."""
+        patch_nums = self.test_cfg['patch_nums']
+        with torch.no_grad():
+            idx_list = self.tokenizer.img_to_idx(inputs, patch_nums)
+        x_BLCv = teacher_forced_inputs(self.tokenizer, idx_list, patch_nums)  # (B, L-1, Cvae)
+        return self.backbone(data_samples['labels'], x_BLCv, patch_nums)
+
+    def predict(self, inputs: Optional[torch.Tensor], data_samples: dict) -> List[dict]:
+        """Generate one image per label with ``test_cfg``.
+
+        Args:
+            inputs: ignored (class-label sampling has no images).
+            data_samples (dict): ``labels`` (B,), ``seeds`` (B,) (optional: without
+                them the global RNG is used and ``seed`` is reported as -1),
+                ``sample_idx`` (B,) (optional, defaults to 0..B-1).
+
+        Returns:
+            list[dict]: per sample ``fake_img`` uint8 (3, H, W) on the CPU,
+            ``label``, ``seed``, ``sample_idx`` (ints).
+        """
+        labels = data_samples['labels']
+        seeds = data_samples.get('seeds')
+        sample_idx = data_samples.get('sample_idx')
+        images = self.generate(labels, seeds=seeds)['images'].cpu()
+        B = labels.shape[0]
+        seed_list = [-1] * B if seeds is None else [int(s) for s in seeds]
+        idx_list = list(range(B)) if sample_idx is None else [int(i) for i in sample_idx]
+        return [dict(fake_img=images[i], label=int(labels[i]), seed=seed_list[i],
+                     sample_idx=idx_list[i]) for i in range(B)]
+
+    # --- sampling ------------------------------------------------------------------------
+    @torch.no_grad()
+    def generate(self,
+                 labels: torch.Tensor,
+                 seeds: Optional[Union[torch.Tensor, Sequence[int]]] = None,
+                 generator: Optional[torch.Generator] = None,
+                 patch_nums: Optional[Sequence[int]] = None,
+                 cfg: Optional[float] = None,
+                 cfg_schedule: Optional[str] = None,
+                 top_k: Optional[int] = None,
+                 top_p: Optional[float] = None,
+                 max_pn: Optional[int] = None,
+                 greedy_outside: Optional[Sequence[int]] = None,
+                 return_scale_images: bool = False) -> dict:
+        """Sample images for ``labels`` (keyword overrides of ``test_cfg``).
+
+        With ``seeds``, each sample is drawn alone with its own generator (see
+        the class docstring); otherwise the batch is drawn at once from
+        ``generator`` (or the global RNG). The backbone runs in eval mode (no
+        drop-path) and its mode is restored afterwards.
+
+        Args:
+            labels (Tensor): (B,) int64 class ids.
+            seeds: (B,) per-sample seeds, or ``None``.
+            generator (torch.Generator, optional): used when ``seeds`` is ``None``.
+            return_scale_images (bool): also decode every scale.
+
+        Returns:
+            dict: ``images`` uint8 (B, 3, H, W); ``idx_per_scale`` list of
+            (B, pn ** 2); ``scale_images`` list of uint8 (B, 3, h, w) per scale
+            or ``None``.
+        """
+        device = next(self.backbone.parameters()).device
+        labels = torch.as_tensor(labels, device=device).long().view(-1)
+        settings = dict(self.test_cfg)
+        for key, value in (('patch_nums', patch_nums), ('cfg', cfg),
+                           ('cfg_schedule', cfg_schedule), ('top_k', top_k), ('top_p', top_p),
+                           ('max_pn', max_pn), ('greedy_outside', greedy_outside)):
+            if value is not None:
+                settings[key] = value
+        settings['patch_nums'] = [int(pn) for pn in settings['patch_nums']]
+
+        def run(label_rows: torch.Tensor, gen: Optional[torch.Generator]):
+            return autoregressive_generate(
+                self.backbone, self.tokenizer, label_rows, generator=gen,
+                return_scale_images=return_scale_images, **settings)
+
+        was_training = self.backbone.training
+        self.backbone.eval()
+        try:
+            if seeds is None:
+                results = [run(labels, generator)]
+            else:
+                seeds = [int(s) for s in torch.as_tensor(seeds).view(-1).tolist()]
+                if len(seeds) != labels.shape[0]:
+                    raise ValueError(f'got {len(seeds)} seeds for {labels.shape[0]} labels')
+                results = [run(labels[i:i + 1],
+                               torch.Generator(device=device).manual_seed(seeds[i]))
+                           for i in range(labels.shape[0])]
+        finally:
+            self.backbone.train(was_training)
+
+        num_scales = len(results[0].idx_per_scale)
+        out = dict(
+            images=to_uint8_images(torch.cat([r.image for r in results])),
+            idx_per_scale=[torch.cat([r.idx_per_scale[s] for r in results])
+                           for s in range(num_scales)],
+            scale_images=None)
+        if return_scale_images:
+            out['scale_images'] = [
+                to_uint8_images(torch.cat([r.scale_images[s] for r in results]))
+                for s in range(num_scales)]
+        return out

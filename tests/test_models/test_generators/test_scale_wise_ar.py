@@ -1,0 +1,129 @@
+import pytest
+import torch
+from mmengine.optim import OptimWrapper
+
+from sar_mm.models.generators import ScaleWiseAR, to_uint8_images
+from sar_mm.registry import MODELS
+
+PATCH_NUMS = [1, 2, 4, 8]
+
+
+def tiny_cfg(**overrides):
+    cfg = dict(
+        type='ScaleWiseAR',
+        tokenizer=dict(type='FlexVQVAE', ch=32, z_channels=32, ch_mult=(1, 1), num_res_blocks=1,
+                       vocab_size=64, embed_dim=8, usage_buffer_size=16),
+        backbone=dict(type='FlexVARTransformer', depth=1, num_classes=10, vocab_size=64, cvae=8,
+                      pos_grid_size=8),
+        rollout=dict(type='StaggerScaleRollout', top_k=16, top_p=0.9, rollout_cfg=1.2),
+        loss=dict(type='ContrastiveStudentForcingLoss', sigma=0.01),
+        scale_schedule=dict(type='FixedScaleSchedule', patch_nums=PATCH_NUMS),
+        test_cfg=dict(patch_nums=PATCH_NUMS, cfg=2.0, cfg_schedule='flexvar', top_k=16,
+                      top_p=0.9))
+    cfg.update(overrides)
+    return cfg
+
+
+def build(**overrides) -> ScaleWiseAR:
+    torch.manual_seed(0)
+    model = MODELS.build(tiny_cfg(**overrides))
+    with torch.no_grad():  # make predictions depend on labels and inputs
+        for p in model.backbone.parameters():
+            p.add_(torch.randn_like(p) * 0.1)
+    return model
+
+
+def batch(n=2, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return dict(inputs=torch.randint(0, 256, (n, 3, 16, 16), dtype=torch.uint8, generator=g),
+                data_samples=dict(labels=torch.arange(n) % 10))
+
+
+def test_children_state_dict_and_frozen_tokenizer():
+    model = build()
+    prefixes = {k.split('.')[0] for k in model.state_dict()}
+    assert prefixes == {'tokenizer', 'backbone'}
+    assert not any(p.requires_grad for p in model.tokenizer.parameters())
+    model.train()
+    assert model.backbone.training and not model.tokenizer.training
+    assert hasattr(model.rollout, 'state_dict') and hasattr(model.scale_schedule, 'state_dict')
+
+
+def test_modes_and_unknown_mode():
+    model = build()
+    data = model.data_preprocessor(batch(), True)
+    losses = model(**data, mode='loss')
+    assert {'loss_tf', 'loss_sf', 'acc_tf', 'acc_student'} <= set(losses)
+    logits = model(**data, mode='tensor')
+    assert logits.shape == (2, sum(pn * pn for pn in PATCH_NUMS), 64)
+    with pytest.raises(ValueError, match='invalid mode'):
+        model(**data, mode='sample')
+
+
+def test_tensor_mode_is_the_teacher_forced_pass():
+    model = build().eval()
+    data = model.data_preprocessor(batch(), False)
+    idx = model.tokenizer.img_to_idx(data['inputs'], PATCH_NUMS)
+    x = model.tokenizer.idx_to_next_inputs(idx, PATCH_NUMS)
+    expected = model.backbone(data['data_samples']['labels'], x, PATCH_NUMS)
+    torch.testing.assert_close(model(**data, mode='tensor'), expected)
+
+
+def test_schedule_larger_than_the_latent_is_refused():
+    model = build(scale_schedule=dict(type='FlexVARRandomScaleSchedule'))
+    data = model.data_preprocessor(batch(), True)
+    with pytest.raises(ValueError, match='latent side of 8'):
+        model(**data, mode='loss')
+    with pytest.raises(KeyError, match='unknown test_cfg'):
+        build(test_cfg=dict(temperature=1.0))
+
+
+def test_predict_is_deterministic_per_label_and_seed_regardless_of_batch():
+    model = build().eval()
+    samples = dict(labels=torch.tensor([1, 2, 3]), seeds=torch.tensor([7, 8, 9]),
+                   sample_idx=torch.tensor([10, 11, 12]))
+    full = model(None, samples, mode='predict')
+    assert [d['sample_idx'] for d in full] == [10, 11, 12]
+    assert [(d['label'], d['seed']) for d in full] == [(1, 7), (2, 8), (3, 9)]
+    img = full[1]['fake_img']
+    assert img.dtype == torch.uint8 and img.shape == (3, 16, 16)
+    alone = model(None, dict(labels=torch.tensor([2]), seeds=torch.tensor([8]),
+                             sample_idx=torch.tensor([11])), mode='predict')
+    assert torch.equal(alone[0]['fake_img'], img)
+    reordered = model(None, dict(labels=torch.tensor([3, 2]), seeds=torch.tensor([9, 8]),
+                                 sample_idx=torch.tensor([12, 11])), mode='predict')
+    assert torch.equal(reordered[1]['fake_img'], img)
+    other_seed = model(None, dict(labels=torch.tensor([2]), seeds=torch.tensor([1234])),
+                       mode='predict')
+    other_tokens = model.generate(torch.tensor([2]), seeds=[1234])['idx_per_scale'][-1]
+    same_tokens = model.generate(torch.tensor([2]), seeds=[8])['idx_per_scale'][-1]
+    assert not torch.equal(other_tokens, same_tokens)
+    assert other_seed[0]['seed'] == 1234
+
+
+def test_generate_outputs_and_restores_train_mode():
+    model = build().train()
+    out = model.generate(torch.tensor([0, 5]), generator=torch.Generator().manual_seed(0),
+                         return_scale_images=True, cfg=1.0)
+    assert out['images'].shape == (2, 3, 16, 16) and out['images'].dtype == torch.uint8
+    assert [t.shape[1] for t in out['idx_per_scale']] == [pn * pn for pn in PATCH_NUMS]
+    assert [im.shape[-1] for im in out['scale_images']] == [2 * pn for pn in PATCH_NUMS]
+    assert model.backbone.training
+
+
+def test_to_uint8_rounds_half_up():
+    x = torch.tensor([-1.0, 1.0, 0.0, -0.996, 2.0]).view(1, 1, 1, 5)
+    # 127.5 x + 128: 0.5, 255.5, 128, 1.01, 383 -> 0, 255, 128, 1, 255
+    assert to_uint8_images(x).flatten().tolist() == [0, 255, 128, 1, 255]
+
+
+def test_tiny_sar_run_decreases_its_training_loss():
+    model = build()
+    optim = OptimWrapper(torch.optim.AdamW(model.parameters(), lr=3e-3), clip_grad=dict(max_norm=2.0))
+    data = batch(n=4, seed=1)
+    totals = []
+    model.train()
+    for _ in range(30):
+        log_vars = model.train_step(data, optim)
+        totals.append(log_vars['loss'].item())
+    assert sum(totals[-5:]) / 5 < 0.8 * sum(totals[:5]) / 5, totals
