@@ -3,7 +3,7 @@ reference sets and folders of generated samples."""
 from .feature_extractor import (FeatureExtractorWeightsNotFoundError, build_feature_extractor,
                                 default_weights_path, resolve_feature_extractor_weights)
 from .metrics import SampleImageWriter, TorchFidelityMetric
-from .reference import (NpzImageDataset, load_reference_statistics, reference_dataset,
+from .reference import (NpzImageDataset, center_crop_arr, load_reference_statistics, reference_dataset,
                         save_reference_statistics)
 from .sample_folder import (SampleFolderDataset, list_sample_indices, pack_sample_folder,
                             sample_image_path, write_sample_image)
@@ -11,7 +11,7 @@ from .sample_folder import (SampleFolderDataset, list_sample_indices, pack_sampl
 __all__ = [
     'FeatureExtractorWeightsNotFoundError', 'build_feature_extractor', 'default_weights_path',
     'resolve_feature_extractor_weights', 'SampleImageWriter', 'TorchFidelityMetric',
-    'NpzImageDataset', 'load_reference_statistics', 'reference_dataset',
+    'NpzImageDataset', 'center_crop_arr', 'load_reference_statistics', 'reference_dataset',
     'save_reference_statistics', 'SampleFolderDataset', 'list_sample_indices',
     'pack_sample_folder', 'sample_image_path', 'write_sample_image'
 ]

@@ -19,12 +19,13 @@ from typing import Dict, Optional
 
 import numpy as np
 import torch
+from PIL import Image
 from torch.utils.data import Dataset
 from torch_fidelity.datasets import ImagesPathDataset
 from torch_fidelity.utils import glob_samples_paths
 
 __all__ = [
-    'NpzImageDataset', 'reference_has_images', 'reference_dataset', 'load_reference_statistics',
+    'NpzImageDataset', 'center_crop_arr', 'reference_has_images', 'reference_dataset', 'load_reference_statistics',
     'save_reference_statistics'
 ]
 
@@ -54,6 +55,31 @@ class NpzImageDataset(Dataset):
     def __getitem__(self, index: int) -> torch.Tensor:
         # (H, W, 3) -> (3, H, W)
         return torch.from_numpy(np.ascontiguousarray(self.images[index])).permute(2, 0, 1)
+
+
+def center_crop_arr(pil_image: Image.Image, image_size: int) -> np.ndarray:
+    """ADM's centre crop of reference images (``guided_diffusion`` ``center_crop_arr``).
+
+    Halve with a BOX filter while the short side is at least ``2 * image_size``,
+    resize (BICUBIC) so that the short side is ``image_size``, then take the
+    centre ``image_size`` square.
+
+    Args:
+        pil_image: an RGB image.
+        image_size: output side.
+
+    Returns:
+        ndarray: uint8 (image_size, image_size, 3).
+    """
+    while min(*pil_image.size) >= 2 * image_size:
+        pil_image = pil_image.resize(tuple(x // 2 for x in pil_image.size), resample=Image.BOX)
+    scale = image_size / min(*pil_image.size)
+    pil_image = pil_image.resize(tuple(round(x * scale) for x in pil_image.size),
+                                 resample=Image.BICUBIC)
+    arr = np.asarray(pil_image)  # (H', W', 3), min(H', W') == image_size
+    top = (arr.shape[0] - image_size) // 2
+    left = (arr.shape[1] - image_size) // 2
+    return np.ascontiguousarray(arr[top:top + image_size, left:left + image_size])
 
 
 def _npz_keys(path: str) -> list:
@@ -124,18 +150,28 @@ def load_reference_statistics(path: str, feature_extractor: str,
     return dict(mu=mu, sigma=sigma)
 
 
-def save_reference_statistics(path: str, mu: np.ndarray, sigma: np.ndarray,
-                              feature_extractor: str, feature_layer: str,
-                              num_images: int) -> None:
+def save_reference_statistics(path: str,
+                              mu: np.ndarray,
+                              sigma: np.ndarray,
+                              feature_extractor: str,
+                              feature_layer: str,
+                              num_images: int,
+                              images: Optional[np.ndarray] = None) -> None:
     """Write FID statistics in the format :func:`load_reference_statistics` reads.
 
     Args:
         mu: (D,) feature mean. sigma: (D, D) feature covariance.
+        feature_extractor, feature_layer: where the features came from.
+        num_images: how many images the statistics summarise.
+        images: optional uint8 (N, H, W, 3) images stored as ``arr_0`` (the ADM
+            reference-batch layout), which precision/recall needs.
     """
-    np.savez(
-        path,
+    arrays = dict(
         mu=mu,
         sigma=sigma,
         feature_extractor=np.array(feature_extractor),
         feature_layer=np.array(feature_layer),
         num_images=np.array(num_images))
+    if images is not None:
+        arrays['arr_0'] = images
+    np.savez(path, **arrays)

@@ -1,0 +1,96 @@
+"""Compute FID reference statistics (mu, sigma) of a folder of real images.
+
+Usage:
+    python tools/analysis_tools/make_fid_ref_stats.py IMAGE_DIR OUT.npz
+        [--feature-weights PATH] [--feature-extractor NAME] [--size 256]
+        [--save-images] [--batch-size 64] [--device cpu|cuda]
+
+Every image under IMAGE_DIR (recursively; png/jpg/jpeg) is centre-cropped to
+``--size`` with ADM's ``center_crop_arr`` (``--size 0`` keeps images as they
+are; they must then share one size), passed through the feature extractor
+(torch-fidelity's Inception by default, weights from ``--feature-weights`` or
+torch-fidelity's cache; nothing is downloaded), and the statistics are written
+with the extractor name and layer, which ``TorchFidelityMetric`` checks.
+``--save-images`` also stores the cropped images as ``arr_0`` (N, H, W, 3), the
+ADM reference-batch layout, so the file can serve precision/recall too.
+"""
+import argparse
+import os.path as osp
+import sys
+from typing import List, Optional
+
+import numpy as np
+import torch
+from PIL import Image
+from torch.utils.data import Dataset
+from torch_fidelity.metric_fid import fid_features_to_statistics
+from torch_fidelity.utils import (get_featuresdict_from_dataset, glob_samples_paths,
+                                  resolve_feature_layer_for_metric)
+
+from sar_mm.evaluation import build_feature_extractor, center_crop_arr, save_reference_statistics
+
+
+class CenterCropFolder(Dataset):
+    """uint8 (3, size, size) tensors of image files, ADM centre-cropped."""
+
+    def __init__(self, files: List[str], size: int) -> None:
+        self.files = files
+        self.size = size
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def array(self, index: int) -> np.ndarray:
+        """uint8 (H, W, 3) image ``index``."""
+        with Image.open(self.files[index]) as img:
+            img = img.convert('RGB')
+            return center_crop_arr(img, self.size) if self.size > 0 else np.asarray(img)
+
+    def __getitem__(self, index: int) -> torch.Tensor:
+        return torch.from_numpy(self.array(index).copy()).permute(2, 0, 1)  # (3, H, W)
+
+
+def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='FID reference statistics of an image folder')
+    parser.add_argument('image_dir', help='folder of real images (searched recursively)')
+    parser.add_argument('out', help='output .npz')
+    parser.add_argument('--feature-weights', help='feature-extractor weight file')
+    parser.add_argument('--feature-extractor', default='inception-v3-compat',
+                        help='torch-fidelity feature extractor name')
+    parser.add_argument('--size', type=int, default=256,
+                        help='ADM centre-crop size; 0 keeps the images as they are')
+    parser.add_argument('--save-images', action='store_true',
+                        help='also store the cropped images as arr_0 (for precision/recall)')
+    parser.add_argument('--batch-size', type=int, default=64)
+    parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
+    return parser.parse_args(argv)
+
+
+def main(argv: Optional[List[str]] = None) -> dict:
+    """Run the tool; returns dict(mu=(D,), sigma=(D, D), num_images=N)."""
+    args = parse_args(argv)
+    files = glob_samples_paths(args.image_dir, True, 'png,jpg,jpeg', verbose=False)
+    if not files:
+        raise FileNotFoundError(f'No png/jpg/jpeg image under {args.image_dir}')
+    layer = resolve_feature_layer_for_metric('fid', feature_extractor=args.feature_extractor)
+    extractor = build_feature_extractor(args.feature_extractor, [layer], args.feature_weights,
+                                        args.device)
+    dataset = CenterCropFolder(files, args.size)
+    print(f'{len(files)} images, {args.feature_extractor} features "{layer}"', file=sys.stderr)
+    features = get_featuresdict_from_dataset(
+        dataset,
+        extractor,
+        args.batch_size,
+        cuda=torch.device(args.device).type == 'cuda',
+        save_cpu_ram=False,
+        verbose=True)[layer]
+    stats = fid_features_to_statistics(features)
+    images = np.stack([dataset.array(i) for i in range(len(dataset))]) if args.save_images else None
+    save_reference_statistics(args.out, stats['mu'], stats['sigma'], args.feature_extractor,
+                              layer, len(files), images)
+    print(f'wrote {osp.abspath(args.out)}', file=sys.stderr)
+    return dict(mu=stats['mu'], sigma=stats['sigma'], num_images=len(files))
+
+
+if __name__ == '__main__':
+    main()
