@@ -1,0 +1,11 @@
+# FlexVAR-d16 evaluation on ImageNet 256 (50k samples), paper protocol (spec 6.2,
+# eval_SAR_d16.sh): 10 steps 1..16, cfg 2.2 with the VAR-style ramp, top-k 900,
+# top-p 0.95. Weights: tools/model_converters/flexvar_to_sarmm.py output, given
+# to tools/test.py. Differs from the base model config: the guidance scale.
+_base_ = [
+    '../_base_/models/flexvar_d16.py',
+    '../_base_/default_runtime.py',
+    '../_base_/evaluation/imagenet_256_fid50k.py',
+]
+
+model = dict(test_cfg=dict(cfg=2.2))

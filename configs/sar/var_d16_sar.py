@@ -1,0 +1,31 @@
+# SAR post-training of VAR-d16: 32 GPUs x 24 = global batch 768, 10 epochs,
+# 256 px crops (VAR's tokenizer serves a 16 x 16 latent), fixed 10-scale
+# schedule. No official VAR recipe exists: rollout, loss and optimizer mirror
+# flexvar_d16_sar.py (lr 4.68e-5 -> 3.0e-5). For VAR the student input of the
+# last scale is the residual analogue: area(f_hat of scales < K with the
+# teacher's tokens at scale K-1).
+# Differs from ../var/var_d16.py: ImageNet 256 training data, the SAR schedule,
+# StaggerScaleRollout + ContrastiveStudentForcingLoss, start checkpoint.
+_base_ = [
+    '../var/var_d16.py',
+    '../_base_/datasets/imagenet_256.py',
+    '../_base_/schedules/sar_10e.py',
+]
+
+model = dict(
+    rollout=dict(
+        _delete_=True,
+        type='StaggerScaleRollout',
+        sf_scope='last',
+        sf_context='markov',
+        token_selection='sample',
+        top_k=900,
+        top_p=0.96,
+        rollout_cfg=1.2,
+        target='teacher',
+        seed=0),
+    loss=dict(_delete_=True, type='ContrastiveStudentForcingLoss', sigma=0.01,
+              label_smoothing=0.0),
+)
+
+load_from = 'checkpoints/var_d16_sarmm.pth'
