@@ -158,6 +158,15 @@ class ScaleWiseAR(BaseModel):
                 f'(downsample {self.tokenizer.downsample}): use larger crops or a smaller schedule')
         return side
 
+    def _tokenize(self, inputs: torch.Tensor, patch_nums: Sequence[int]) -> List[torch.Tensor]:
+        """Ground-truth token maps, in float32 without gradient.
+
+        The optim wrapper's autocast covers the whole training forward; the
+        official trainer encodes the images outside it, so autocast is off here.
+        """
+        with torch.no_grad(), torch.autocast(inputs.device.type, enabled=False):
+            return self.tokenizer.img_to_idx(inputs.float(), patch_nums)
+
     def rollout_step(self, inputs: torch.Tensor, labels: torch.Tensor) -> RolloutOutput:
         """Schedule draw, tokenisation and rollout of one training step (before the loss).
 
@@ -170,8 +179,7 @@ class ScaleWiseAR(BaseModel):
         """
         self._check_schedule_fits(inputs)
         patch_nums = self.scale_schedule()
-        with torch.no_grad():
-            idx_list = self.tokenizer.img_to_idx(inputs, patch_nums)  # K x (B, pn*pn)
+        idx_list = self._tokenize(inputs, patch_nums)  # K x (B, pn*pn)
         return self.rollout(self.backbone, self.tokenizer, labels, idx_list, patch_nums)
 
     def loss(self, inputs: torch.Tensor, data_samples: dict) -> Dict[str, torch.Tensor]:
@@ -189,8 +197,7 @@ class ScaleWiseAR(BaseModel):
     def _forward(self, inputs: torch.Tensor, data_samples: dict) -> torch.Tensor:
         """Teacher-forced logits (B, L, V) on ``test_cfg.patch_nums`` (no rollout)."""
         patch_nums = self.test_cfg['patch_nums']
-        with torch.no_grad():
-            idx_list = self.tokenizer.img_to_idx(inputs, patch_nums)
+        idx_list = self._tokenize(inputs, patch_nums)
         x_BLCv = teacher_forced_inputs(self.tokenizer, idx_list, patch_nums)  # (B, L-1, Cvae)
         return self.backbone(data_samples['labels'], x_BLCv, patch_nums)
 

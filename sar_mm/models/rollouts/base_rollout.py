@@ -31,13 +31,17 @@ def teacher_forced_inputs(tokenizer: nn.Module, idx_list: Sequence[torch.Tensor]
                           patch_nums: Sequence[int]) -> torch.Tensor:
     """Next-scale inputs built from ``idx_list`` (no grad; the tokenizer is frozen).
 
+    Autocast is switched off: like the official trainer, the frozen tokenizer
+    always runs in float32, whatever precision the backbone uses.
+
     Args:
         idx_list: one (B, pn ** 2) int64 map per scale (the last may be omitted).
 
     Returns:
         Tensor: (B, L - 1, Cvae).
     """
-    with torch.no_grad():
+    device_type = idx_list[0].device.type
+    with torch.no_grad(), torch.autocast(device_type, enabled=False):
         return tokenizer.idx_to_next_inputs(list(idx_list[:len(patch_nums) - 1]), patch_nums)
 
 

@@ -57,13 +57,15 @@ class TokenSelector:
 
         Args:
             logits (Tensor): (B, l, V); read only (never filtered in place).
+                Sampling filters and draws in float32 (logits may be half
+                precision under autocast).
 
         Returns:
             Tensor: (B, l) int64.
         """
         if self.mode == 'argmax':
             return greedy_from_logits(logits)
-        return sample_from_logits(logits, self.top_k, self.top_p,
+        return sample_from_logits(logits.float(), self.top_k, self.top_p,
                                   self._get_generator(logits.device))
 
     def state_dict(self) -> Dict:

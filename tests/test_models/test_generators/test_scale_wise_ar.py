@@ -127,3 +127,17 @@ def test_tiny_sar_run_decreases_its_training_loss():
         log_vars = model.train_step(data, optim)
         totals.append(log_vars['loss'].item())
     assert sum(totals[-5:]) / 5 < 0.8 * sum(totals[:5]) / 5, totals
+
+
+def test_tokenizer_runs_in_float32_under_autocast():
+    model = build().eval()
+    data = model.data_preprocessor(batch(n=4, seed=3), False)
+    images, labels = data['inputs'], data['data_samples']['labels']
+    reference = model.rollout_step(images, labels)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        # the encoder itself would change tokens in bfloat16 ...
+        bf16_idx = torch.cat(model.tokenizer.img_to_idx(images, PATCH_NUMS), dim=1)
+        out = model.rollout_step(images, labels)
+    assert not torch.equal(bf16_idx, reference.targets)
+    # ... but the generator encodes outside autocast, like the official trainer
+    assert torch.equal(out.targets, reference.targets)
