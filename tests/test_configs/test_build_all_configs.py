@@ -57,6 +57,11 @@ def test_config_loads_and_builds(name):
         return
     model = MODELS.build(tiny_model_cfg(cfg))
     assert {k.split('.')[0] for k in model.state_dict()} == {'tokenizer', 'backbone'}
+    if 'test_dataloader' in cfg:  # an evaluation config must sample with its test_cfg
+        model.eval()
+        out = model(None, dict(labels=torch.tensor([3]), seeds=torch.tensor([0]),
+                               sample_idx=torch.tensor([0])), mode='predict')
+        assert out[0]['fake_img'].dtype == torch.uint8 and out[0]['fake_img'].shape[0] == 3
     if not name.startswith('sar/'):
         return
     # a SAR-family config must train: one loss step with its own rollout and loss
