@@ -54,8 +54,3 @@ class RolloutOutput:
     def slices(self) -> List[slice]:
         """Token range of every scale inside ``logits`` / ``targets``."""
         return scale_slices(self.patch_nums)
-
-    @property
-    def student_patch_nums(self) -> Tuple[int, ...]:
-        """Scale side lengths covered by ``student_logits``, in order."""
-        return tuple(self.patch_nums[i] for i in self.student_scales)
