@@ -64,7 +64,17 @@ def test_custom_and_unknown_extractors(tmp_path):
 
 
 @pytest.fixture(scope='module')
-def random_inception_weights(tmp_path_factory):
+def single_thread():
+    """One intra-op thread: Inception at 299 px is far slower with busy-waiting
+    OpenMP threads on a shared, oversubscribed CPU."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+@pytest.fixture(scope='module')
+def random_inception_weights(tmp_path_factory, single_thread):
     """A random-weight Inception state dict (torch-fidelity's download bypassed)."""
     patch = pytest.MonkeyPatch()
     patch.setattr(tf_inception, 'load_state_dict_from_url', lambda *args, **kwargs: None)
@@ -87,8 +97,20 @@ def random_inception_weights(tmp_path_factory):
     return path
 
 
+def test_inception_default_layers(tmp_path):
+    (tmp_path / 'w.pth').write_bytes(b'')
+    metric = TorchFidelityMetric(metrics=('isc', ),
+                                 feature_extractor_weights_path=str(tmp_path / 'w.pth'))
+    assert metric.feature_layer == dict(isc='logits_unbiased')
+    assert metric._extractor is None  # built on first use, not at construction
+
+
 def test_inception_metric_matches_calculate_metrics(random_inception_weights, tmp_path):
-    """3 vs 3 images through torch-fidelity's Inception with the same (random) weights."""
+    """3 vs 3 images through torch-fidelity's Inception with the same (random) weights.
+
+    FID and precision/recall use the 64-d first pooling layer: the 2048-d default
+    costs a 2048 x 2048 non-symmetric eigen-decomposition (~20 s on this CPU).
+    """
     fake = random_images(3, seed=3)
     real = random_images(3, seed=4)
     write_png_folder(tmp_path / 'fake', fake)
@@ -102,6 +124,8 @@ def test_inception_metric_matches_calculate_metrics(random_inception_weights, tm
         prc=True,
         feature_extractor='inception-v3-compat',
         feature_extractor_weights_path=str(random_inception_weights),
+        feature_layer_fid='64',
+        feature_layer_prc='64',
         isc_splits=1,
         prc_neighborhood=2,
         cache=False,
@@ -110,12 +134,14 @@ def test_inception_metric_matches_calculate_metrics(random_inception_weights, tm
     metric = TorchFidelityMetric(
         reference=str(tmp_path / 'real'),
         feature_extractor_weights_path=str(random_inception_weights),
+        feature_layer_fid='64',
+        feature_layer_prc='64',
         device='cpu',
         isc_splits=1,
         prc_neighborhood=2)
     metric.process(None, [dict(fake_img=image, sample_idx=i) for i, image in enumerate(fake)])
     result = metric.evaluate(len(fake))
-    assert metric.feature_layers == ['2048', 'logits_unbiased']
+    assert metric.feature_layers == ['64', 'logits_unbiased']
     for key, value in expected.items():
         assert result[f'fidelity/{key}'] == pytest.approx(value, abs=1e-3), key
     # the comparison is not degenerate

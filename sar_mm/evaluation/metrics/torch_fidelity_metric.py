@@ -54,6 +54,10 @@ class TorchFidelityMetric(BaseMetric):
             ADM ``arr_0`` images, see :mod:`sar_mm.evaluation.reference`).
             Required by ``fid`` and ``prc``; ``prc`` needs images.
         feature_extractor: name registered with torch-fidelity.
+        feature_layer_fid, feature_layer_isc, feature_layer_prc: feature layer
+            of each metric (torch-fidelity's options of the same names); None
+            takes the extractor's default (Inception: ``'2048'`` for FID and
+            precision/recall, ``'logits_unbiased'`` for IS).
         feature_extractor_weights_path: local weight file; None falls back to
             torch-fidelity's cache file. Nothing is downloaded; a missing file
             raises :class:`FeatureExtractorWeightsNotFoundError` here, before
@@ -74,6 +78,9 @@ class TorchFidelityMetric(BaseMetric):
                  metrics: Sequence[str] = SUPPORTED_METRICS,
                  reference: Optional[str] = None,
                  feature_extractor: str = 'inception-v3-compat',
+                 feature_layer_fid: Optional[str] = None,
+                 feature_layer_isc: Optional[str] = None,
+                 feature_layer_prc: Optional[str] = None,
                  feature_extractor_weights_path: Optional[str] = None,
                  device: Optional[str] = None,
                  batch_size: int = 64,
@@ -104,8 +111,13 @@ class TorchFidelityMetric(BaseMetric):
         # Resolved now so that a missing weight file fails before any sampling.
         self.weights_path = resolve_feature_extractor_weights(feature_extractor,
                                                               feature_extractor_weights_path)
+        layer_options = dict(
+            feature_extractor=feature_extractor,
+            feature_layer_fid=feature_layer_fid,
+            feature_layer_isc=feature_layer_isc,
+            feature_layer_prc=feature_layer_prc)
         self.feature_layer = {
-            metric: resolve_feature_layer_for_metric(metric, feature_extractor=feature_extractor)
+            metric: resolve_feature_layer_for_metric(metric, **layer_options)
             for metric in metrics
         }
         self.feature_layers: List[str] = list(dict.fromkeys(self.feature_layer.values()))
