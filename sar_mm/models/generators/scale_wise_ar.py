@@ -24,6 +24,7 @@ DEFAULT_TEST_CFG = dict(
     top_p=0.96,
     max_pn=None,
     greedy_outside=None,
+    batch_invariant=True,
 )
 
 
@@ -61,12 +62,16 @@ class ScaleWiseAR(BaseModel):
     KV-cached steps through
     :func:`~sar_mm.models.utils.ar_generation.autoregressive_generate`.
 
-    Per-sample determinism: when seeds are given, every sample is generated on
-    its own (batch of one, or two rows with CFG) with a ``torch.Generator``
-    seeded from its seed. Its image therefore depends only on (label, seed,
-    ``test_cfg``), never on which other samples share its batch or on the
-    number of processes, at the cost of running the transformer on one sample
-    at a time.
+    Per-sample determinism: when seeds are given, every row draws its tokens
+    from its own ``torch.Generator`` seeded from its seed. With
+    ``test_cfg.batch_invariant=True`` (default) every sample is also run through
+    the transformer on its own (batch of one, or two rows with CFG), so its image
+    depends only on (label, seed, ``test_cfg``), bit for bit, never on which
+    other samples share its batch or on the number of processes. With
+    ``batch_invariant=False`` the batch runs at once (much higher throughput on
+    a GPU); the random streams are still per sample, but batched matrix
+    products may differ in the last bits with the batch composition, which can
+    rarely flip a sampled token.
 
     Children: ``tokenizer`` and ``backbone`` (the only modules with weights:
     state-dict prefixes ``tokenizer.`` and ``backbone.``), ``rollout`` and
@@ -87,8 +92,8 @@ class ScaleWiseAR(BaseModel):
         test_cfg (dict, optional): sampling settings, keys of
             :data:`DEFAULT_TEST_CFG`: ``patch_nums``, ``cfg``, ``cfg_schedule``
             (``'var' | 'flexvar' | 'llamagen' | 'sar_rollout'``), ``top_k``,
-            ``top_p``, ``max_pn``, ``greedy_outside``. Missing keys take the
-            defaults; unknown keys raise.
+            ``top_p``, ``max_pn``, ``greedy_outside``, ``batch_invariant``.
+            Missing keys take the defaults; unknown keys raise.
         init_cfg (dict, optional): MMEngine init config.
     """
 
@@ -240,8 +245,8 @@ class ScaleWiseAR(BaseModel):
                  return_scale_images: bool = False) -> dict:
         """Sample images for ``labels`` (keyword overrides of ``test_cfg``).
 
-        With ``seeds``, each sample is drawn alone with its own generator (see
-        the class docstring); otherwise the batch is drawn at once from
+        With ``seeds``, each sample draws from its own generator (see the class
+        docstring for ``batch_invariant``); otherwise the batch is drawn at once from
         ``generator`` (or the global RNG). The backbone runs in eval mode (no
         drop-path) and its mode is restored afterwards.
 
@@ -265,6 +270,7 @@ class ScaleWiseAR(BaseModel):
             if value is not None:
                 settings[key] = value
         settings['patch_nums'] = [int(pn) for pn in settings['patch_nums']]
+        batch_invariant = settings.pop('batch_invariant')
 
         def run(label_rows: torch.Tensor, gen: Optional[torch.Generator]):
             return autoregressive_generate(
@@ -280,9 +286,11 @@ class ScaleWiseAR(BaseModel):
                 seeds = [int(s) for s in torch.as_tensor(seeds).view(-1).tolist()]
                 if len(seeds) != labels.shape[0]:
                     raise ValueError(f'got {len(seeds)} seeds for {labels.shape[0]} labels')
-                results = [run(labels[i:i + 1],
-                               torch.Generator(device=device).manual_seed(seeds[i]))
-                           for i in range(labels.shape[0])]
+                generators = [torch.Generator(device=device).manual_seed(s) for s in seeds]
+                if batch_invariant:
+                    results = [run(labels[i:i + 1], [gen]) for i, gen in enumerate(generators)]
+                else:
+                    results = [run(labels, generators)]
         finally:
             self.backbone.train(was_training)
 

@@ -8,7 +8,7 @@ classifier-free guidance runs on a doubled ``[cond; uncond]`` batch whose
 unconditional half uses the label ``num_classes``.
 """
 from dataclasses import dataclass
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Union
 
 import torch
 
@@ -50,7 +50,8 @@ def autoregressive_generate(backbone: torch.nn.Module,
                             cfg_schedule: str = 'var',
                             top_k: int = 0,
                             top_p: float = 0.0,
-                            generator: Optional[torch.Generator] = None,
+                            generator: Union[None, torch.Generator,
+                                             Sequence[torch.Generator]] = None,
                             max_pn: Optional[int] = None,
                             greedy_outside: Optional[Sequence[int]] = None,
                             greedy: bool = False,
@@ -73,8 +74,9 @@ def autoregressive_generate(backbone: torch.nn.Module,
         cfg_schedule (str): ``'var'``, ``'flexvar'``, ``'llamagen'`` or ``'sar_rollout'``.
         top_k (int): top-k of the sampler, ``0`` disables.
         top_p (float): nucleus mass of the sampler, ``0`` disables.
-        generator (torch.Generator, optional): RNG for the draws, on the device
-            of the backbone.
+        generator: RNG for the draws, on the device of the backbone: one
+            generator for the batch, or one per row (see
+            :func:`~sar_mm.models.utils.sampling.sample_from_logits`).
         max_pn (int, optional): scales larger than this are drawn with
             ``top_k=1`` (and, for ``'flexvar'``, get the full ``cfg``).
         greedy_outside (sequence of int, optional): scales outside this set are

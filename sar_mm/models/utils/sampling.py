@@ -7,7 +7,7 @@ guidance ramps of VAR, FlexVAR, LlamaGen and SAR's rollout (fixtures README,
 quirk 7 and 19; spec sections 2.2 and 5).
 """
 import math
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Union
 
 import torch
 
@@ -110,7 +110,8 @@ def mix_cfg_logits(logits_cond: torch.Tensor, logits_uncond: torch.Tensor, t: fl
 
 
 def sample_from_logits(logits: torch.Tensor, top_k: int = 0, top_p: float = 0.0,
-                       generator: Optional[torch.Generator] = None) -> torch.Tensor:
+                       generator: Union[None, torch.Generator, Sequence[torch.Generator]] = None
+                       ) -> torch.Tensor:
     """Draw one token per position after top-k / top-p filtering.
 
     The draw is ``torch.multinomial(softmax(filtered), 1, replacement=True,
@@ -122,15 +123,25 @@ def sample_from_logits(logits: torch.Tensor, top_k: int = 0, top_p: float = 0.0,
         logits (Tensor): (B, l, V) logits; not modified.
         top_k (int): see :func:`top_k_top_p_filter`.
         top_p (float): see :func:`top_k_top_p_filter`.
-        generator (torch.Generator, optional): on the device of ``logits``.
+        generator: one ``torch.Generator`` (on the device of ``logits``) for the
+            whole batch, or a sequence of ``B`` generators, one per row: row ``b``
+            then draws exactly what a batch of that row alone would draw with
+            ``generator[b]``.
 
     Returns:
         Tensor: (B, l) int64 token indices.
     """
     B, l, V = logits.shape
-    probs = top_k_top_p_filter(logits, top_k, top_p).softmax(dim=-1).view(-1, V)  # (B*l, V)
-    idx = torch.multinomial(probs, num_samples=1, replacement=True, generator=generator)
-    return idx.view(B, l)  # (B, l)
+    probs = top_k_top_p_filter(logits, top_k, top_p).softmax(dim=-1)  # (B, l, V)
+    if generator is None or isinstance(generator, torch.Generator):
+        idx = torch.multinomial(probs.view(-1, V), num_samples=1, replacement=True,
+                                generator=generator)  # (B*l, 1)
+        return idx.view(B, l)  # (B, l)
+    if len(generator) != B:
+        raise ValueError(f'got {len(generator)} generators for a batch of {B}')
+    rows = [torch.multinomial(probs[b], num_samples=1, replacement=True, generator=g)
+            for b, g in enumerate(generator)]  # each (l, 1)
+    return torch.cat(rows, dim=1).t()  # (B, l)
 
 
 def greedy_from_logits(logits: torch.Tensor) -> torch.Tensor:

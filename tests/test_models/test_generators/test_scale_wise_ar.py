@@ -101,6 +101,19 @@ def test_predict_is_deterministic_per_label_and_seed_regardless_of_batch():
     assert other_seed[0]['seed'] == 1234
 
 
+def test_batched_sampling_uses_one_random_stream_per_seed():
+    model = build().eval()
+    labels, seeds = torch.tensor([1, 2, 3]), [7, 8, 9]
+    per_sample = model.generate(labels, seeds=seeds)
+    model.test_cfg['batch_invariant'] = False
+    batched = model.generate(labels, seeds=seeds)
+    for a, b in zip(per_sample['idx_per_scale'], batched['idx_per_scale']):
+        assert torch.equal(a, b)
+    shared_stream = model.generate(labels, generator=torch.Generator().manual_seed(7))
+    assert not all(torch.equal(a, b) for a, b in
+                   zip(per_sample['idx_per_scale'], shared_stream['idx_per_scale']))
+
+
 def test_generate_outputs_and_restores_train_mode():
     model = build().train()
     out = model.generate(torch.tensor([0, 5]), generator=torch.Generator().manual_seed(0),

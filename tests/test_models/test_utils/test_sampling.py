@@ -96,3 +96,15 @@ def test_sampling_respects_the_filter():
     logits = torch.tensor([0.0, 5.0, 1.0, 5.0, 2.0]).expand(1, 400, 5)
     idx = sample_from_logits(logits, top_k=2, generator=torch.Generator().manual_seed(0))
     assert set(idx.unique().tolist()) == {1, 3}
+
+
+def test_per_row_generators_draw_what_each_row_draws_alone():
+    logits = torch.randn(3, 5, 40, generator=torch.Generator().manual_seed(0))
+    rows = sample_from_logits(logits, top_k=20, top_p=0.9,
+                              generator=[torch.Generator().manual_seed(s) for s in (4, 5, 6)])
+    for b, s in enumerate((4, 5, 6)):
+        alone = sample_from_logits(logits[b:b + 1], top_k=20, top_p=0.9,
+                                   generator=torch.Generator().manual_seed(s))
+        assert torch.equal(rows[b], alone[0])
+    with pytest.raises(ValueError, match='2 generators for a batch of 3'):
+        sample_from_logits(logits, generator=[torch.Generator(), torch.Generator()])
