@@ -82,6 +82,7 @@ def _lrs(cfg: Config, epoch_length: int) -> list:
     lrs = []
     for _ in range(cfg.train_cfg.max_epochs * epoch_length):
         lrs.append(wrapper.optimizer.param_groups[0]['lr'])
+        wrapper.optimizer.step()  # no gradients: a no-op that keeps the step order
         for scheduler in schedulers:
             scheduler.step()
     return wrapper, lrs

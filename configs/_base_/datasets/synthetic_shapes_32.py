@@ -11,7 +11,12 @@ train_pipeline = [
 train_dataloader = dict(
     batch_size=64,
     num_workers=2,
-    persistent_workers=True,
+    # Workers are re-created each epoch and seeded from the main process's torch RNG,
+    # which RNGStateHook restores: a resumed epoch augments like the uninterrupted one.
+    # (Runner.build_dataloader looks the function up in the root registry, hence the
+    # scope prefix.)
+    persistent_workers=False,
+    worker_init_fn=dict(type='sar_mm.seed_worker_from_torch'),
     sampler=dict(type='DefaultSampler', shuffle=True),
     collate_fn=dict(type='default_collate'),
     dataset=dict(

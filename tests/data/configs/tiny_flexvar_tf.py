@@ -17,8 +17,9 @@ model = dict(
 
 train_dataloader = dict(
     batch_size=4,
-    num_workers=0,
+    num_workers=1,  # the augmentation runs in a worker, as in real runs
     persistent_workers=False,
+    worker_init_fn=dict(type='sar_mm.seed_worker_from_torch'),
     sampler=dict(type='DefaultSampler', shuffle=True),
     collate_fn=dict(type='default_collate'),
     dataset=dict(
