@@ -50,7 +50,8 @@ def test_cpu_slurm_exports_the_torch_environment(monkeypatch, no_cuda):
         monkeypatch.setenv(key, value)
     monkeypatch.setattr(runtime.torch_dist, 'init_process_group', lambda **kwargs: None)
     setup_distributed(_cfg(), 'slurm')
-    assert (os.environ['RANK'], os.environ['WORLD_SIZE'], os.environ['LOCAL_RANK']) == ('3', '4', '1')
+    exported = (os.environ['RANK'], os.environ['WORLD_SIZE'], os.environ['LOCAL_RANK'])
+    assert exported == ('3', '4', '1')
     assert os.environ['MASTER_ADDR'] == '10.1.1.1' and os.environ['MASTER_PORT'] == '29500'
     assert not torch_dist.is_initialized()
 
