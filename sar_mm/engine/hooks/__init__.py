@@ -1,4 +1,5 @@
 """Hooks."""
 from .rng_state_hook import RNGStateHook
+from .sample_grid_hook import SampleGridHook
 
-__all__ = ['RNGStateHook']
+__all__ = ['RNGStateHook', 'SampleGridHook']
