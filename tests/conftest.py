@@ -77,23 +77,20 @@ def flexvar_small(reference_dir: Path) -> dict:
                 backbone=model.backbone)
 
 
-def _parse_tolerance(sidecar: dict, kind: str) -> dict:
-    import re
-    table = sidecar['determinism']['recommended_tolerances_for_a_reimplementation']
-    matches = [v for k, v in table.items() if k.startswith(kind)]
-    if len(matches) != 1:
-        pytest.fail(f'no unique recommended tolerance for {kind!r} in the sidecar: {list(table)}')
-    atol = re.search(r'atol ([0-9.e-]+)', matches[0])
-    rtol = re.search(r'rtol ([0-9.e-]+)', matches[0])
-    return dict(atol=float(atol.group(1)) if atol else 0.0,
-                rtol=float(rtol.group(1)) if rtol else 0.0)
-
-
 @pytest.fixture(scope='session')
-def sidecar_tolerance():
-    """``sidecar_tolerance(sidecar, kind) -> dict(atol=..., rtol=...)``.
+def parity_rows(reference_dir: Path):
+    """``parity_rows(kind) -> {name: ParityRow}`` for the reference fixture ``<kind>.pt``.
 
-    ``kind`` is the start of a key of the sidecar's recommended tolerances, e.g.
-    ``'latents'``, ``'logits'``, ``'decoded'``, ``'scalar losses'``.
+    Runs ``sar_mm.testing.PARITY_CHECKS[kind]`` once per session (every compared
+    quantity of the fixture, tolerances from its sidecar), so component tests can
+    assert the rows they cover without recomputing the fixture.
     """
-    return _parse_tolerance
+    from sar_mm.testing import PARITY_CHECKS, rows_by_name
+    cache = {}
+
+    def rows(kind: str) -> dict:
+        if kind not in cache:
+            cache[kind] = rows_by_name(PARITY_CHECKS[kind](reference_dir / f'{kind}.pt'))
+        return cache[kind]
+
+    return rows

@@ -1,8 +1,11 @@
 """Checks against the official reference fixtures, usable from tests and tools."""
+from .fixture_dispatch import PARITY_CHECKS, check_fixture, fixture_kind
+from .model_zoo_parity import check_flexvae_small, check_flexvar_small, check_var_small
 from .parity import (ParityRow, Tolerance, compare_close, compare_exact, format_rows,
                      load_reference, rows_by_name, sidecar_tolerance)
 from .sar_csfl_parity import build_sar_step_model, check_sar_csfl_step
 
 __all__ = ['ParityRow', 'Tolerance', 'compare_close', 'compare_exact', 'format_rows',
            'load_reference', 'rows_by_name', 'sidecar_tolerance', 'build_sar_step_model',
-           'check_sar_csfl_step']
+           'check_sar_csfl_step', 'check_flexvae_small', 'check_flexvar_small',
+           'check_var_small', 'PARITY_CHECKS', 'check_fixture', 'fixture_kind']

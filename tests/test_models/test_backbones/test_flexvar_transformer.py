@@ -17,29 +17,14 @@ def tiny(**kwargs) -> FlexVARTransformer:
 
 
 # --- parity with the official FlexVAR / SAR forward passes ------------------------------------
-@pytest.fixture(scope='module')
-def ref(flexvar_small, sidecar_tolerance):
-    return dict(var=flexvar_small['var'], bb=flexvar_small['backbone'],
-                tol=sidecar_tolerance(flexvar_small['var_sidecar'], 'logits'))
+@pytest.mark.parametrize('name', ['state_dict', 'logits_tf', 'logits_tf_alt', 'logits_sf'])
+def test_forward_passes_match_official(parity_rows, name):
+    """``FlexVAR.forward`` on two schedules and SAR's student-forcing pass.
 
-
-@pytest.mark.parametrize('x_key,pn_key,logits_key', [
-    ('x_BLCv_wo_first_l', 'patch_nums', 'logits_tf'),
-    ('x_BLCv_wo_first_l_alt', 'alt_patch_nums', 'logits_tf_alt'),
-])
-def test_teacher_forcing_logits_match_official(ref, x_key, pn_key, logits_key):
-    var = ref['var']
-    with torch.no_grad():
-        logits = ref['bb'](var['label_B'], var[x_key], var[pn_key])
-    torch.testing.assert_close(logits, var[logits_key], **ref['tol'])
-
-
-def test_student_forcing_logits_match_sar(ref):
-    var = ref['var']
-    sf_pns = var['sf_patch_nums']
-    with torch.no_grad():
-        logits = ref['bb'].forward_student(var['label_B'], var['x_sf'], sf_pns, len(sf_pns) - 1)
-    torch.testing.assert_close(logits, var['logits_sf'], **ref['tol'])
+    Rows of ``sar_mm.testing.check_flexvar_small`` (fixture ``flexvar_small``).
+    """
+    row = parity_rows('flexvar_small')[name]
+    assert row.passed, row
 
 
 # --- masks --------------------------------------------------------------------------------------

@@ -49,11 +49,11 @@ def test_buffers_match_official_and_are_not_persistent(var_model, ref):
     assert 'lvl_1L' not in keys and 'attn_bias_for_masking' not in keys
 
 
-def test_teacher_forcing_parity(var_model, ref):
-    with torch.no_grad():
-        logits = var_model(ref['label_B'], ref['x_BLCv_wo_first_l'], ref['patch_nums'])
-    assert logits.dtype == torch.float32
-    torch.testing.assert_close(logits, ref['logits_tf'], atol=1e-4, rtol=1e-4)
+@pytest.mark.parametrize('name', ['var_state_dict', 'logits_tf'])
+def test_teacher_forcing_parity(parity_rows, name):
+    """Weights and ``VAR.forward`` logits of ``var_small`` (``sar_mm.testing.check_var_small``)."""
+    row = parity_rows('var_small')[name]
+    assert row.passed, row
 
 
 def test_prefix_schedule_and_errors(var_model, ref):
@@ -63,6 +63,7 @@ def test_prefix_schedule_and_errors(var_model, ref):
     with torch.no_grad():
         full = var_model(ref['label_B'], ref['x_BLCv_wo_first_l'], pns)
         part = var_model(ref['label_B'], ref['x_BLCv_wo_first_l'][:, :L - 1], prefix)
+    assert full.dtype == torch.float32
     torch.testing.assert_close(part, full[:, :L], atol=1e-5, rtol=1e-5)
     with pytest.raises(ValueError, match='prefix'):
         var_model(ref['label_B'], ref['x_BLCv_wo_first_l'], [1, 2, 4, 3])

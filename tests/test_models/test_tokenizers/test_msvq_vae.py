@@ -53,22 +53,23 @@ def test_nearest_code_sqdist_hand_case():
     assert nearest_code_sqdist(z, codebook).tolist() == [1, 2, 0]
 
 
-def test_encoding_parity(tokenizer, ref):
-    pns = ref['patch_nums']
-    f = tokenizer.encode(ref['img'])
-    torch.testing.assert_close(f, ref['f'], atol=1e-5, rtol=1e-5)
-    idx_list, fhat_list = tokenizer.quantize.residual_encode(f, pns)
-    for got, want in zip(fhat_list, ref['fhat_per_scale'], strict=True):
-        torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
-    for got, want in zip(tokenizer.img_to_idx(ref['img'], pns), ref['idx_Bl'], strict=True):
-        assert got.dtype == torch.int64
-        assert torch.equal(got, want)
+@pytest.mark.parametrize('name', [
+    'vqvae_state_dict', 'phi_index_per_scale', 'f', 'idx_Bl', 'fhat_per_scale', 'rec_last',
+    'rec_all_scales_but_last', 'x_BLCv_wo_first_l'
+])
+def test_matches_official_vqvae(parity_rows, name):
+    """Tokenizer outputs of the ``var_small`` fixture (``sar_mm.testing.check_var_small``)."""
+    row = parity_rows('var_small')[name]
+    assert row.passed, row
 
 
-def test_teacher_forcing_inputs_parity(tokenizer, ref):
+def test_token_maps_are_int64(tokenizer, ref):
+    idx = tokenizer.img_to_idx(ref['img'], ref['patch_nums'])
+    assert [i.dtype for i in idx] == [torch.int64] * len(ref['patch_nums'])
+
+
+def test_teacher_forcing_inputs_ignore_the_last_map(tokenizer, ref):
     x = tokenizer.idx_to_next_inputs(ref['idx_Bl'], ref['patch_nums'])
-    torch.testing.assert_close(x, ref['x_BLCv_wo_first_l'], atol=1e-5, rtol=1e-5)
-    # the last scale's map is not needed
     x_wo_last = tokenizer.idx_to_next_inputs(ref['idx_Bl'][:-1], ref['patch_nums'])
     assert torch.equal(x, x_wo_last)
 
@@ -87,13 +88,10 @@ def test_ar_next_input_matches_teacher_forcing(tokenizer, ref):
         tokenizer.ar_next_input(ref['idx_Bl'][-1], len(pns) - 1, pns, state)
 
 
-def test_decode_parity(tokenizer, ref):
+def test_decode_last_scale_equals_decode_all(tokenizer, ref):
     pns = ref['patch_nums']
     images = tokenizer.decode_idx(ref['idx_Bl'], pns, all_scales=True)
     assert len(images) == len(pns)
-    for got, want in zip(images[:-1], ref['rec_all_scales_but_last'], strict=True):
-        torch.testing.assert_close(got, want, atol=1e-4, rtol=0)
-    torch.testing.assert_close(images[-1], ref['rec_last'], atol=1e-4, rtol=0)
     (last, ) = tokenizer.decode_idx(ref['idx_Bl'], pns)
     assert torch.equal(last, images[-1])
     assert last.min() >= -1 and last.max() <= 1
