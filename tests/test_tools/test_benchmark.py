@@ -1,0 +1,107 @@
+"""tools/analysis_tools/benchmark.py on a tiny config: a well-formed report (not speed)."""
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+from sar_mm.benchmarking import (TRAIN_FLOPS_MULTIPLIER, TransformerDims, VQ16Dims,
+                                 sampling_flops, sar_step_flops, teacher_forcing_flops,
+                                 vq16_decode_flops, vq16_encode_flops)
+
+TOOL = Path(__file__).resolve().parents[2] / 'tools' / 'analysis_tools' / 'benchmark.py'
+
+TINY_CONFIG = """
+model = dict(
+    type='ScaleWiseAR',
+    tokenizer=dict(type='FlexVQVAE', ch=32, z_channels=32, ch_mult=(1, 1, 2), num_res_blocks=1,
+                   vocab_size=32, embed_dim=4, usage_buffer_size=64),
+    backbone=dict(type='FlexVARTransformer', depth=1, num_classes=10, vocab_size=32, cvae=4,
+                  pos_grid_size=4, mask_cache_size=4),
+    rollout=dict(type='{rollout}'),
+    loss=dict(type='{loss}'),
+    scale_schedule=dict(type='FixedScaleSchedule', patch_nums=(1, 2, 4)),
+    test_cfg=dict(patch_nums=(1, 2, 4), cfg=2.0, top_k=8, top_p=0.9),
+)
+optim_wrapper = dict(optimizer=dict(type='AdamW', lr=1e-4, betas=(0.9, 0.95), weight_decay=0.05))
+"""
+# the tiny config's shapes, written out from the config above
+DIMS = TransformerDims(embed_dim=64, depth=1, ffn_dim=256, vocab_size=32, cvae=4, cond_dim=64)
+VAE = VQ16Dims(ch=32, ch_mult=(1, 1, 2), num_res_blocks=1, z_channels=32, embed_dim=4,
+               vocab_size=32)
+PNS = [1, 2, 4]
+
+
+@pytest.fixture(scope='module')
+def tool():
+    spec = importlib.util.spec_from_file_location('benchmark', TOOL)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def write_config(tmp_path: Path, rollout: str, loss: str) -> str:
+    path = tmp_path / f'tiny_{rollout.lower()}.py'
+    path.write_text(TINY_CONFIG.format(rollout=rollout, loss=loss))
+    return str(path)
+
+
+def check_phase(phase: dict, batch: int) -> None:
+    t = phase['time_s']
+    assert len(t['samples']) == 1 and t['median'] > 0 and t['min'] <= t['median'] <= t['max']
+    assert phase['items_per_s'] == pytest.approx(batch / t['median'])
+    assert phase['peak_memory_bytes'] > 0
+    if phase['flops'] is not None:
+        assert phase['flops_per_s'] == pytest.approx(phase['flops'] / t['median'])
+
+
+def test_sar_config_report_is_well_formed(tool, tmp_path, capsys):
+    config = write_config(tmp_path, 'StaggerScaleRollout', 'ContrastiveStudentForcingLoss')
+    out = tmp_path / 'out' / 'bench.json'
+    tool.main([config, '--iters', '1', '--warmup', '0', '--peak-size', '64', '--batch-size', '2',
+               '--json', str(out)])
+    report = json.loads(out.read_text())
+    assert report['patch_nums'] == PNS and report['num_tokens'] == 21
+    assert report['image_size'] == 16 and report['dtype'] == 'fp32'
+    assert report['matmul_peak']['size'] == 64 and report['matmul_peak']['flops_per_s'] > 0
+    phases = report['phases']
+    assert set(phases) == {'train_tf', 'optimizer_step', 'train_sar', 'sample',
+                           'tokenizer_encode', 'tokenizer_decode'}
+    for phase in phases.values():
+        check_phase(phase, 2)
+    # the config's rollout is SAR's; the TF step uses teacher forcing
+    assert phases['train_sar']['rollout']['type'] == 'StaggerScaleRollout'
+    assert phases['train_sar']['rollout']['rollout_cfg'] == 1.2
+    assert phases['train_tf']['rollout']['type'] == 'TeacherForcing'
+    assert phases['train_tf']['flops'] == 2 * TRAIN_FLOPS_MULTIPLIER * teacher_forcing_flops(
+        DIMS, PNS)
+    assert phases['train_sar']['flops'] == 2 * sar_step_flops(DIMS, PNS, (2, ), 'markov', True)
+    assert phases['sample']['flops'] == 2 * (sampling_flops(DIMS, PNS)
+                                             + vq16_decode_flops(VAE, 4))
+    assert phases['tokenizer_encode']['flops'] == 2 * vq16_encode_flops(VAE, 16, PNS)
+    assert phases['optimizer_step']['flops'] is None
+    assert report['sar_over_tf'] == pytest.approx(phases['train_sar']['time_s']['median']
+                                                  / phases['train_tf']['time_s']['median'])
+    table = capsys.readouterr().out
+    assert 'train_sar' in table and 'SAR step / TF step' in table
+
+
+def test_tf_config_benchmarks_the_default_sar_recipe_in_bf16(tool, tmp_path):
+    config = write_config(tmp_path, 'TeacherForcing', 'ScaleCrossEntropyLoss')
+    report = tool.main([config, '--what', 'train', '--dtype', 'bf16', '--iters', '1',
+                        '--warmup', '0', '--peak-size', '64', '--batch-size', '1'])
+    assert set(report['phases']) == {'train_tf', 'optimizer_step', 'train_sar'}
+    sar = report['phases']['train_sar']['rollout']
+    assert (sar['type'], sar['sf_scope'], sar['token_selection']) == (
+        'StaggerScaleRollout', 'last', 'sample')
+    json.dumps(report)  # serialisable without --json too
+
+
+def test_bad_arguments_fail(tool, tmp_path):
+    config = write_config(tmp_path, 'TeacherForcing', 'ScaleCrossEntropyLoss')
+    with pytest.raises(SystemExit):
+        tool.parse_args([config, '--what', 'train,speed'])
+    with pytest.raises(SystemExit):
+        tool.parse_args([config, '--iters', '0'])
+    with pytest.raises(ValueError, match='fp16'):
+        tool.main([config, '--dtype', 'fp16', '--device', 'cpu', '--peak-size', '64'])
