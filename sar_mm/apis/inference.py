@@ -1,0 +1,248 @@
+"""High-level inference: build a generator from a config, load weights, sample images.
+
+``init_generator`` builds :class:`~sar_mm.models.generators.ScaleWiseAR` from a
+config file (or :class:`mmengine.config.Config`) and loads a checkpoint
+strictly: a converted release (``tools/model_converters/*_to_sarmm.py``,
+``dict(state_dict=..., meta=...)``), a checkpoint written by ``tools/train.py``
+or a plain state dict. ``sample_images`` draws class-conditional samples with
+:meth:`ScaleWiseAR.generate` and returns uint8 channel-last images;
+``image_grid`` lays them out for saving.
+"""
+import copy
+import pickle
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.config import Config
+from mmengine.logging import print_log
+from torchvision.utils import make_grid
+
+from sar_mm.engine.checkpoint_io import is_trusted_checkpoint
+from sar_mm.models.generators import ScaleWiseAR
+from sar_mm.registry import MODELS
+from sar_mm.utils.setup_env import register_all_modules
+
+__all__ = ['CheckpointMismatchError', 'state_dict_mismatches', 'load_generator_checkpoint',
+           'init_generator', 'sample_images', 'image_grid']
+
+Images = Union[np.ndarray, torch.Tensor]
+
+
+class CheckpointMismatchError(ValueError):
+    """A checkpoint whose keys or shapes differ from the generator's."""
+
+
+def state_dict_mismatches(state_dict: Dict[str, torch.Tensor],
+                          expected: Dict[str, torch.Tensor]) -> List[str]:
+    """Missing keys, unexpected keys and shape mismatches of ``state_dict``.
+
+    Args:
+        state_dict: the checkpoint's tensors.
+        expected: the model's ``state_dict()``.
+
+    Returns:
+        list[str]: one line per kind of problem; empty when the two fit.
+    """
+    missing = sorted(set(expected) - set(state_dict))
+    unexpected = sorted(set(state_dict) - set(expected))
+    wrong = [f'{k} (checkpoint {tuple(state_dict[k].shape)}, model {tuple(expected[k].shape)})'
+             for k in sorted(set(expected) & set(state_dict))
+             if tuple(state_dict[k].shape) != tuple(expected[k].shape)]
+    problems = []
+    for what, keys in (('missing keys', missing), ('unexpected keys', unexpected),
+                       ('shape mismatches', wrong)):
+        if keys:
+            shown = ', '.join(keys[:20]) + (f', ... ({len(keys)} in all)' if len(keys) > 20
+                                            else '')
+            problems.append(f'{what}: {shown}')
+    return problems
+
+
+def _read_checkpoint(path: str, trust_checkpoint: bool) -> dict:
+    """Load a checkpoint file on the CPU (``weights_only`` unless trusted)."""
+    if not Path(path).is_file():
+        raise FileNotFoundError(f'checkpoint {path} not found')
+    weights_only = not (trust_checkpoint or is_trusted_checkpoint(path))
+    try:
+        obj = torch.load(path, map_location='cpu', weights_only=weights_only)
+    except pickle.UnpicklingError as err:
+        raise RuntimeError(
+            f'{path} holds Python objects besides tensors (for example a tools/train.py '
+            'checkpoint with its message hub), so it was not loaded with weights_only=True. '
+            'If you trust the file, pass trust_checkpoint=True (demo: --trust-checkpoint).'
+        ) from err
+    if not isinstance(obj, dict):
+        raise CheckpointMismatchError(f'{path} holds a {type(obj).__name__}, not a checkpoint')
+    return obj
+
+
+def load_generator_checkpoint(generator: nn.Module, checkpoint: str,
+                              trust_checkpoint: bool = False) -> dict:
+    """Load ``checkpoint`` into ``generator`` with every key and shape checked.
+
+    Args:
+        generator (nn.Module): the model (``ScaleWiseAR``: keys ``backbone.*``,
+            ``tokenizer.*``).
+        checkpoint (str): a converted release or training checkpoint (state dict
+            under ``'state_dict'``), or a plain state dict.
+        trust_checkpoint (bool): load with ``weights_only=False`` (needed for
+            ``tools/train.py`` checkpoints; only for files you trust).
+
+    Returns:
+        dict: the checkpoint's ``meta`` (empty if it has none).
+
+    Raises:
+        CheckpointMismatchError: naming the missing and unexpected keys and the
+            shape mismatches.
+    """
+    obj = _read_checkpoint(checkpoint, trust_checkpoint)
+    state_dict = obj['state_dict'] if isinstance(obj.get('state_dict'), dict) else obj
+    not_tensors = [str(k) for k, v in state_dict.items() if not torch.is_tensor(v)]
+    if not_tensors:
+        raise CheckpointMismatchError(f'{checkpoint} is not a state dict of tensors (entries '
+                                      f'{not_tensors[:10]}); expected a sar_mm checkpoint')
+    problems = state_dict_mismatches(state_dict, generator.state_dict())
+    if problems:
+        raise CheckpointMismatchError(f'{checkpoint} does not fit the generator: ' +
+                                      '; '.join(problems))
+    generator.load_state_dict(state_dict, strict=True)
+    return obj.get('meta') or {}
+
+
+def init_generator(config: Union[str, Path, Config],
+                   checkpoint: Optional[str] = None,
+                   device: Union[str, torch.device] = 'cpu',
+                   cfg_options: Optional[dict] = None,
+                   trust_checkpoint: bool = False) -> ScaleWiseAR:
+    """Build the generator of a config and load its weights strictly.
+
+    Args:
+        config: config file path or :class:`Config` (its ``model`` is built; the
+            config object is not modified).
+        checkpoint (str, optional): weights (see :func:`load_generator_checkpoint`);
+            ``None`` keeps the random initialisation, with a warning.
+        device: where the generator runs.
+        cfg_options (dict, optional): overrides merged into the config, e.g.
+            ``{'model.test_cfg.cfg': 2.0}``.
+        trust_checkpoint (bool): see :func:`load_generator_checkpoint`.
+
+    Returns:
+        ScaleWiseAR: in eval mode on ``device``; ``generator.cfg`` is the config.
+    """
+    if isinstance(config, (str, Path)):
+        config = Config.fromfile(str(config))
+    elif isinstance(config, Config):
+        config = copy.deepcopy(config)
+    else:
+        raise TypeError(f'config must be a file path or a Config, got {type(config).__name__}')
+    if cfg_options:
+        config.merge_from_dict(cfg_options)
+    register_all_modules(init_default_scope=False)
+    generator = MODELS.build(config.model)
+    if checkpoint is None:
+        print_log('init_generator: no checkpoint given, the generator is randomly initialised '
+                  '(untrained)', logger='current', level=30)
+    else:
+        load_generator_checkpoint(generator, checkpoint, trust_checkpoint)
+    generator.cfg = config
+    return generator.to(device).eval()
+
+
+def _channels_last(images: torch.Tensor, as_numpy: bool) -> Images:
+    out = images.permute(0, 2, 3, 1).contiguous().cpu()  # (B, 3, H, W) -> (B, H, W, 3)
+    return out.numpy() if as_numpy else out
+
+
+def sample_images(generator: ScaleWiseAR,
+                  labels: Union[int, Sequence[int], torch.Tensor],
+                  seeds: Optional[Sequence[int]] = None,
+                  seed: int = 0,
+                  cfg: Optional[float] = None,
+                  top_k: Optional[int] = None,
+                  top_p: Optional[float] = None,
+                  patch_nums: Optional[Sequence[int]] = None,
+                  cfg_schedule: Optional[str] = None,
+                  return_scale_images: bool = False,
+                  as_numpy: bool = True) -> Union[Images, Tuple[Images, List[Images]]]:
+    """Class-conditional samples as uint8 RGB images (``ScaleWiseAR.generate``).
+
+    Settings left ``None`` take the generator's ``test_cfg``. With ``seeds``,
+    sample ``i`` is drawn from its own generator seeded with ``seeds[i]`` (see
+    ``ScaleWiseAR.generate``); otherwise the batch draws from one generator
+    seeded with ``seed``. Either way the output is a deterministic function of
+    the arguments and the weights.
+
+    Args:
+        generator (ScaleWiseAR): e.g. from :func:`init_generator`.
+        labels: class ids in ``[0, num_classes]`` (``num_classes`` is the
+            unconditional class).
+        seeds: one seed per label, or ``None``.
+        seed (int): the batch seed when ``seeds`` is ``None``.
+        cfg (float, optional): guidance scale.
+        top_k (int, optional): top-k of the sampler (0 disables).
+        top_p (float, optional): nucleus mass (0 disables).
+        patch_nums (sequence of int, optional): the scale schedule.
+        cfg_schedule (str, optional): ``'var'``, ``'flexvar'``, ``'llamagen'`` or
+            ``'sar_rollout'``.
+        return_scale_images (bool): also return every scale's decoded image.
+        as_numpy (bool): NumPy arrays instead of CPU tensors.
+
+    Returns:
+        uint8 (B, H, W, 3); with ``return_scale_images`` a tuple of it and a
+        list with one uint8 (B, h_k, w_k, 3) per scale (the last is the image).
+
+    Raises:
+        ValueError: a label outside ``[0, num_classes]`` or a wrong number of seeds.
+    """
+    device = next(generator.backbone.parameters()).device
+    labels = torch.as_tensor(labels, dtype=torch.long).view(-1)
+    num_classes = generator.backbone.num_classes
+    if labels.numel() == 0 or labels.min() < 0 or labels.max() > num_classes:
+        raise ValueError(f'labels must be class ids in [0, {num_classes}] ({num_classes} = '
+                         f'unconditional), got {labels.tolist()}')
+    if seeds is not None and len(seeds) != labels.numel():
+        raise ValueError(f'got {len(seeds)} seeds for {labels.numel()} labels')
+    rng = None if seeds is not None else torch.Generator(device=device).manual_seed(seed)
+    with torch.no_grad():
+        out = generator.generate(
+            labels.to(device), seeds=seeds, generator=rng, patch_nums=patch_nums, cfg=cfg,
+            cfg_schedule=cfg_schedule, top_k=top_k, top_p=top_p,
+            return_scale_images=return_scale_images)
+    images = _channels_last(out['images'], as_numpy)
+    if not return_scale_images:
+        return images
+    return images, [_channels_last(s, as_numpy) for s in out['scale_images']]
+
+
+def image_grid(images: Images, scale_images: Optional[Sequence[Images]] = None,
+               nrow: Optional[int] = None, padding: int = 2) -> np.ndarray:
+    """Lay out samples (and optionally every scale of them) in one uint8 image.
+
+    Args:
+        images: uint8 (B, H, W, 3) final images.
+        scale_images: uint8 (B, h_k, w_k, 3) per scale; when given, the grid has
+            one row per scale (each resized to H x W, nearest neighbour), one
+            column per sample.
+        nrow (int, optional): images per row without ``scale_images``
+            (default: all in one row).
+        padding (int): white pixels between images.
+
+    Returns:
+        np.ndarray: uint8 (H', W', 3).
+    """
+    final = torch.as_tensor(np.asarray(images)).permute(0, 3, 1, 2)  # (B, 3, H, W)
+    if scale_images is None:
+        tiles, per_row = final, nrow or final.shape[0]
+    else:
+        rows = [
+            F.interpolate(torch.as_tensor(np.asarray(s)).permute(0, 3, 1, 2).float(),
+                          size=final.shape[-2:], mode='nearest').to(torch.uint8)
+            for s in scale_images
+        ]  # K x (B, 3, H, W)
+        tiles, per_row = torch.cat(rows), final.shape[0]
+    grid = make_grid(tiles, nrow=per_row, padding=padding, pad_value=255)  # (3, H', W')
+    return grid.permute(1, 2, 0).contiguous().numpy()
