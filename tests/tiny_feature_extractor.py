@@ -1,8 +1,10 @@
 """A tiny deterministic torch-fidelity feature extractor for fast metric tests.
 
 Importable from every test module (``tests/`` is on ``sys.path`` through the
-root ``conftest.py``). Registering is idempotent because torch-fidelity's
-registry refuses a name twice.
+root ``conftest.py``) and from configs run in subprocesses
+(``custom_imports=dict(imports=['tiny_feature_extractor'])`` with ``tests/`` on
+``PYTHONPATH``): importing registers it as ``sar-test-tiny``. Registering is
+idempotent because torch-fidelity's registry refuses a name twice.
 """
 from typing import Optional
 
@@ -79,3 +81,6 @@ def write_png_folder(folder, images: torch.Tensor) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for i, image in enumerate(images):
         Image.fromarray(image.permute(1, 2, 0).numpy()).save(folder / f'{i:06d}.png')
+
+
+register_tiny_extractor()

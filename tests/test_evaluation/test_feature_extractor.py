@@ -34,7 +34,7 @@ def test_missing_explicit_path_names_file_and_location(tmp_path, empty_hub):
 
 def test_missing_cache_file_raises_before_sampling(empty_hub):
     with pytest.raises(FeatureExtractorWeightsNotFoundError, match=INCEPTION_FILE):
-        TorchFidelityMetric(metrics=('isc', ))
+        TorchFidelityMetric(fid=False, prc=False)
     with pytest.raises(FeatureExtractorWeightsNotFoundError, match='vgg16-397923af.pth'):
         resolve_feature_extractor_weights('vgg16')
     with pytest.raises(FeatureExtractorWeightsNotFoundError, match='feature_extractor_weights_path'):
@@ -99,7 +99,7 @@ def random_inception_weights(tmp_path_factory, single_thread):
 
 def test_inception_default_layers(tmp_path):
     (tmp_path / 'w.pth').write_bytes(b'')
-    metric = TorchFidelityMetric(metrics=('isc', ),
+    metric = TorchFidelityMetric(fid=False, prc=False,
                                  feature_extractor_weights_path=str(tmp_path / 'w.pth'))
     assert metric.feature_layer == dict(isc='logits_unbiased')
     assert metric._extractor is None  # built on first use, not at construction

@@ -30,7 +30,9 @@ def build_metric(reference, metrics=('fid', 'isc', 'prc')) -> TorchFidelityMetri
     return METRICS.build(
         dict(
             type='TorchFidelityMetric',
-            metrics=metrics,
+            fid='fid' in metrics,
+            isc='isc' in metrics,
+            prc='prc' in metrics,
             reference=str(reference),
             feature_extractor=register_tiny_extractor(),
             device='cpu',
@@ -139,9 +141,10 @@ def test_missing_samples_raise(folders):
 def test_invalid_configuration(folders, tmp_path):
     root, fake, _ = folders
     with pytest.raises(ValueError, match='reference'):
-        TorchFidelityMetric(metrics=('fid', ), feature_extractor=register_tiny_extractor())
-    with pytest.raises(ValueError, match='subset'):
-        TorchFidelityMetric(metrics=('kid', ), feature_extractor=register_tiny_extractor())
+        TorchFidelityMetric(isc=False, prc=False, feature_extractor=register_tiny_extractor())
+    with pytest.raises(ValueError, match='at least one'):
+        TorchFidelityMetric(fid=False, isc=False, prc=False,
+                            feature_extractor=register_tiny_extractor())
     stats_only = tmp_path / 'stats.npz'
     save_reference_statistics(str(stats_only), np.zeros(8), np.eye(8), 'inception-v3-compat',
                               '2048', 4)

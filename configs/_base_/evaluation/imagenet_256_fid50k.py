@@ -16,7 +16,9 @@ test_dataloader = dict(
 
 test_evaluator = dict(
     type='TorchFidelityMetric',
-    metrics=('fid', 'isc', 'prc'),
+    fid=True,
+    isc=True,
+    prc=True,
     reference='data/imagenet/VIRTUAL_imagenet256_labeled.npz',
     feature_extractor_weights_path='checkpoints/weights-inception-2015-12-05-6726825d.pth',
 )

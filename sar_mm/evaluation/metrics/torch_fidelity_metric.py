@@ -48,8 +48,15 @@ class TorchFidelityMetric(BaseMetric):
     repeats indices) and orders them by index, then checks that exactly as
     many samples as the dataset holds remain.
 
+    The metrics are switched on by the flags ``fid``, ``isc`` and ``prc``, the
+    names ``torch_fidelity.calculate_metrics`` uses (a ``metrics`` argument
+    would make MMEngine's ``Runner.build_evaluator`` take the config for a
+    whole evaluator).
+
     Args:
-        metrics: any of ``'fid'``, ``'isc'``, ``'prc'``.
+        fid: compute the Frechet Inception Distance.
+        isc: compute the Inception Score.
+        prc: compute precision and recall.
         reference: folder of real images or ``.npz`` (FID statistics and/or
             ADM ``arr_0`` images, see :mod:`sar_mm.evaluation.reference`).
             Required by ``fid`` and ``prc``; ``prc`` needs images.
@@ -75,7 +82,9 @@ class TorchFidelityMetric(BaseMetric):
     default_prefix = 'fidelity'
 
     def __init__(self,
-                 metrics: Sequence[str] = SUPPORTED_METRICS,
+                 fid: bool = True,
+                 isc: bool = True,
+                 prc: bool = True,
                  reference: Optional[str] = None,
                  feature_extractor: str = 'inception-v3-compat',
                  feature_layer_fid: Optional[str] = None,
@@ -92,11 +101,9 @@ class TorchFidelityMetric(BaseMetric):
                  collect_dir: Optional[str] = None,
                  prefix: Optional[str] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix, collect_dir=collect_dir)
-        metrics = tuple(metrics)
-        unknown = sorted(set(metrics) - set(SUPPORTED_METRICS))
-        if not metrics or unknown:
-            raise ValueError(f'metrics must be a non-empty subset of {SUPPORTED_METRICS}, '
-                             f'got {metrics}')
+        metrics = tuple(name for name, on in zip(SUPPORTED_METRICS, (fid, isc, prc)) if on)
+        if not metrics:
+            raise ValueError('at least one of fid, isc, prc must be True')
         if {'fid', 'prc'} & set(metrics):
             if reference is None:
                 raise ValueError('"fid" and "prc" need a `reference` (image folder or .npz)')
