@@ -1,0 +1,194 @@
+"""Sample from a sar_mm generator and compute FID / IS / precision-recall.
+
+Usage:
+    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out metrics.json]
+        [--save-npz samples.npz] [--save-dir DIR] [--trust-checkpoint PATH ...]
+        [--cfg-options k=v ...] [--launcher none|pytorch|slurm]
+
+The config's ``test_dataloader`` (``ClassLabelDataset``: fixed label and seed
+per sample index) feeds the model's ``predict`` with its ``test_cfg``
+(override with e.g. ``--cfg-options model.test_cfg.cfg=2.2``), and the
+``test_evaluator`` (``TorchFidelityMetric``) scores the samples.
+
+Without ``--save-dir`` / ``--save-npz`` the samples are scored as they are
+generated (``Runner.test``). With them (DiT ``sample_ddp.py`` protocol, spec
+section 6.2), every sample is first written as ``{sample_idx:06d}.png``
+(``--save-dir``, default ``WORK_DIR/samples``); a rerun generates only the
+samples whose PNG is missing, so an interrupted run resumes without duplicates.
+The finished folder is then scored by the same ``test_evaluator`` and, with
+``--save-npz``, packed into ``arr_0`` uint8 (N, H, W, 3) ordered by
+``sample_idx``, the OpenAI (ADM) evaluator format.
+
+Multi-process: ``tools/dist_test.sh CONFIG CHECKPOINT GPUS [args]``; without a
+GPU the processes use a gloo group (CPU).
+"""
+import argparse
+import copy
+import json
+import os
+import os.path as osp
+from typing import List, Optional
+
+from mmengine.config import Config, DictAction
+from mmengine.dataset import DefaultSampler
+from mmengine.dist import (barrier, broadcast_object_list, get_dist_info, init_dist,
+                           is_distributed, is_main_process)
+from mmengine.evaluator import Evaluator
+from mmengine.logging import print_log
+from mmengine.registry import init_default_scope
+from mmengine.runner import Runner
+from mmengine.utils import ProgressBar
+from torch.utils.data import DataLoader
+
+from sar_mm.engine import setup_distributed, trust_checkpoint_path
+from sar_mm.evaluation import SampleFolderDataset, list_sample_indices, pack_sample_folder
+from sar_mm.registry import DATASETS, RUNNERS
+from sar_mm.utils.setup_env import register_all_modules
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Sample from a sar_mm generator and score it')
+    parser.add_argument('config', help='config file')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir', help='directory for logs (and default sample folder)')
+    parser.add_argument('--out', help='write the metrics to this JSON file')
+    parser.add_argument('--save-npz', help='pack the samples into this .npz (arr_0, ADM format)')
+    parser.add_argument(
+        '--save-dir', help='write samples as {sample_idx:06d}.png here (default WORK_DIR/samples '
+        'with --save-npz); a rerun only generates the missing ones')
+    parser.add_argument(
+        '--trust-checkpoint', nargs='+', default=[], metavar='PATH',
+        help='files or directories whose checkpoints may hold pickled objects (e.g. a '
+        'checkpoint written by a sar_mm training run)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config entries, e.g. model.test_cfg.cfg=2.2')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
+    """Apply the command line to the config."""
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    cfg.load_from = args.checkpoint
+    cfg.resume = False
+    cfg.launcher = args.launcher
+    return cfg
+
+
+def init_distributed(cfg: Config, launcher: str) -> None:
+    """Start the process group before the Runner, so ranks can agree on the work.
+
+    On CPU ``setup_distributed`` starts gloo; on GPU MMEngine's ``init_dist``
+    does what the Runner would (the Runner then skips it).
+    """
+    setup_distributed(cfg, launcher)
+    if launcher != 'none' and not is_distributed():
+        init_dist(launcher, **copy.deepcopy(cfg.get('env_cfg', {}).get('dist_cfg', {})))
+
+
+def build_runner(cfg: Config) -> Runner:
+    return RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)
+
+
+def missing_sample_indices(save_dir: str, num_samples: int) -> List[int]:
+    """Indices without a PNG, listed on rank 0 and shared with every rank."""
+    missing = [None]
+    if is_main_process():
+        done = set(list_sample_indices(save_dir))
+        missing = [[i for i in range(num_samples) if i not in done]]
+    broadcast_object_list(missing)
+    return missing[0]
+
+
+def score_folder(cfg: Config, save_dir: str, num_samples: int) -> dict:
+    """Run the config's ``test_evaluator`` over the finished sample folder.
+
+    Every rank scores its share (``DefaultSampler``); the metric collects and
+    deduplicates by ``sample_idx``.
+    """
+    dataset = SampleFolderDataset(save_dir, range(num_samples))
+    loader = DataLoader(
+        dataset,
+        batch_size=cfg.test_dataloader.get('batch_size', 1),
+        sampler=DefaultSampler(dataset, shuffle=False),
+        num_workers=cfg.test_dataloader.get('num_workers', 0),
+        collate_fn=list)
+    evaluator = Evaluator(copy.deepcopy(cfg.test_evaluator))
+    progress = ProgressBar(len(loader)) if is_main_process() else None
+    for batch in loader:
+        evaluator.process(data_samples=batch)
+        if progress is not None:
+            progress.update()
+    return evaluator.evaluate(len(dataset))
+
+
+def sample_to_folder(cfg: Config, save_dir: str) -> int:
+    """Generate every missing sample of the test dataset into ``save_dir``.
+
+    Returns:
+        The number of samples of the (full) test dataset.
+    """
+    dataset_cfg = cfg.test_dataloader.dataset
+    if dataset_cfg.get('indices') is not None:
+        raise ValueError('--save-dir/--save-npz select the samples to generate themselves; '
+                         'remove test_dataloader.dataset.indices from the config')
+    num_samples = len(DATASETS.build(copy.deepcopy(dataset_cfg)))
+    missing = missing_sample_indices(save_dir, num_samples)
+    print_log(f'{num_samples - len(missing)} of {num_samples} samples already in {save_dir}; '
+              f'generating {len(missing)}', logger='current')
+    if missing:
+        gen_cfg = copy.deepcopy(cfg)
+        gen_cfg.test_dataloader.dataset.indices = missing
+        gen_cfg.test_evaluator = dict(type='SampleImageWriter', save_dir=save_dir)
+        build_runner(gen_cfg).test()
+    barrier()
+    return num_samples
+
+
+def main(argv: Optional[List[str]] = None) -> dict:
+    """Run the tool; returns the metrics (on every rank)."""
+    args = parse_args(argv)
+    register_all_modules(init_default_scope=False)
+    cfg = merge_args(Config.fromfile(args.config), args)
+    trust_checkpoint_path(cfg.work_dir)
+    for path in args.trust_checkpoint:
+        trust_checkpoint_path(path)
+
+    save_dir = args.save_dir
+    if save_dir is None and args.save_npz is not None:
+        save_dir = osp.join(cfg.work_dir, 'samples')
+
+    init_distributed(cfg, args.launcher)
+    if save_dir is None:
+        metrics = build_runner(cfg).test()
+    else:
+        init_default_scope(cfg.get('default_scope', 'sar_mm'))
+        num_samples = sample_to_folder(cfg, save_dir)
+        metrics = score_folder(cfg, save_dir, num_samples) if cfg.get('test_evaluator') else {}
+        if args.save_npz is not None and is_main_process():
+            shape = pack_sample_folder(save_dir, args.save_npz, range(num_samples))
+            print_log(f'wrote {args.save_npz}: arr_0 {shape}', logger='current')
+        barrier()
+
+    rank, _ = get_dist_info()
+    if rank == 0:
+        text = json.dumps(metrics, indent=2)
+        print_log(f'metrics:\n{text}', logger='current')
+        if args.out is not None:
+            os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
+            with open(args.out, 'w', encoding='utf-8') as f:
+                f.write(text + '\n')
+    return metrics
+
+
+if __name__ == '__main__':
+    main()
