@@ -157,3 +157,17 @@ def test_invalid_configuration(folders, tmp_path):
     float_images = build_metric(root / 'real')
     with pytest.raises(TypeError, match='uint8'):
         float_images.process(None, [dict(fake_img=fake[0].float(), sample_idx=0)])
+
+
+def test_features_ignore_autocast(folders):
+    """A fp16/bf16 val loop wraps process() in autocast; features stay float32-exact."""
+    root, fake, _ = folders
+    metric = build_metric(root / 'real')
+    with torch.no_grad():
+        expected = dict(zip(metric.feature_layers, metric.extractor(fake[:4])))  # float32
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        under_autocast = metric.extract_features(fake[:4])
+    assert set(under_autocast) == set(expected)
+    for layer, feat in expected.items():
+        assert under_autocast[layer].dtype == torch.float32
+        assert torch.equal(under_autocast[layer], feat), layer

@@ -155,13 +155,18 @@ class TorchFidelityMetric(BaseMetric):
         Args:
             images (Tensor): uint8 (B, 3, H, W).
 
+        Autocast is switched off: a ``fp16=True`` val/test loop must not run the
+        extractor in half precision.
+
         Returns:
             dict: feature layer name -> float32 (B, D_layer) on the CPU.
         """
         if images.dtype != torch.uint8 or images.dim() != 4 or images.shape[1] != 3:
             raise TypeError(f'Expected uint8 images (B, 3, H, W), got {images.dtype} '
                             f'{tuple(images.shape)}')
-        features = self.extractor(images.to(self.device))
+        device = torch.device(self.device)
+        with torch.autocast(device.type, enabled=False):
+            features = self.extractor(images.to(device))
         return {layer: feat.float().cpu() for layer, feat in zip(self.feature_layers, features)}
 
     def process(self, data_batch: Optional[dict], data_samples: Sequence[dict]) -> None:
