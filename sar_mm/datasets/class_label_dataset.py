@@ -61,7 +61,8 @@ class ClassLabelDataset(Dataset):
             self.indices = np.arange(self.num_total, dtype=np.int64)
         else:
             self.indices = np.asarray(list(indices), dtype=np.int64)
-            if self.indices.size and (self.indices.min() < 0 or self.indices.max() >= self.num_total):
+            out_of_range = (self.indices < 0) | (self.indices >= self.num_total)  # (len(indices),)
+            if out_of_range.any():
                 raise IndexError(f'indices must lie in [0, {self.num_total}), got '
                                  f'[{self.indices.min()}, {self.indices.max()}]')
 

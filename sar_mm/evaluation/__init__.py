@@ -3,8 +3,8 @@ reference sets and folders of generated samples."""
 from .feature_extractor import (FeatureExtractorWeightsNotFoundError, build_feature_extractor,
                                 default_weights_path, resolve_feature_extractor_weights)
 from .metrics import SampleImageWriter, TorchFidelityMetric
-from .reference import (NpzImageDataset, center_crop_arr, load_reference_statistics, reference_dataset,
-                        save_reference_statistics)
+from .reference import (NpzImageDataset, center_crop_arr, load_reference_statistics,
+                        reference_dataset, save_reference_statistics)
 from .sample_folder import (SampleFolderDataset, list_sample_indices, pack_sample_folder,
                             sample_image_path, write_sample_image)
 

@@ -60,8 +60,9 @@ def _missing_weights_message(feature_extractor: str, tried: str) -> str:
         lines.append(
             f'It needs the file "{file_name}" (from {url}, fetched on a machine with internet '
             'access; sar_mm never downloads at run time). Either pass its path as '
-            f'`feature_extractor_weights_path`, or put it at {default_weights_path(feature_extractor)} '
-            '(torch-fidelity\'s cache, $TORCH_HOME/hub/checkpoints/).')
+            f'`feature_extractor_weights_path`, or put it at '
+            f'{default_weights_path(feature_extractor)} (torch-fidelity\'s cache, '
+            '$TORCH_HOME/hub/checkpoints/).')
     else:
         lines.append('Pass the path of its weight file as `feature_extractor_weights_path`.')
     return ' '.join(lines)

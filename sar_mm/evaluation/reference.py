@@ -25,8 +25,8 @@ from torch_fidelity.datasets import ImagesPathDataset
 from torch_fidelity.utils import glob_samples_paths
 
 __all__ = [
-    'NpzImageDataset', 'center_crop_arr', 'reference_has_images', 'reference_dataset', 'load_reference_statistics',
-    'save_reference_statistics'
+    'NpzImageDataset', 'center_crop_arr', 'reference_has_images', 'reference_dataset',
+    'load_reference_statistics', 'save_reference_statistics'
 ]
 
 IMAGE_EXTENSIONS = 'png,jpg,jpeg'

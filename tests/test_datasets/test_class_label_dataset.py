@@ -23,8 +23,9 @@ def test_labels_seeds_and_indices():
 
 
 def test_shuffled_labels_are_balanced_and_rank_independent():
-    first = ClassLabelDataset(num_classes=5, samples_per_class=4, shuffle_labels=True, label_seed=3)
-    second = ClassLabelDataset(num_classes=5, samples_per_class=4, shuffle_labels=True, label_seed=3)
+    settings = dict(num_classes=5, samples_per_class=4, shuffle_labels=True, label_seed=3)
+    first = ClassLabelDataset(**settings)
+    second = ClassLabelDataset(**settings)
     labels = [first[i]['data_samples']['labels'] for i in range(len(first))]
     assert labels == [second[i]['data_samples']['labels'] for i in range(len(second))]
     assert Counter(labels) == {c: 4 for c in range(5)}

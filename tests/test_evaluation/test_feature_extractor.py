@@ -37,7 +37,8 @@ def test_missing_cache_file_raises_before_sampling(empty_hub):
         TorchFidelityMetric(fid=False, prc=False)
     with pytest.raises(FeatureExtractorWeightsNotFoundError, match='vgg16-397923af.pth'):
         resolve_feature_extractor_weights('vgg16')
-    with pytest.raises(FeatureExtractorWeightsNotFoundError, match='feature_extractor_weights_path'):
+    with pytest.raises(FeatureExtractorWeightsNotFoundError,
+                       match='feature_extractor_weights_path'):
         resolve_feature_extractor_weights('clip-vit-b-32')
 
 

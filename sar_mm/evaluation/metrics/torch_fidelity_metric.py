@@ -229,9 +229,10 @@ class TorchFidelityMetric(BaseMetric):
             fake_stats = {k: np.asarray(v, dtype=np.float64) for k, v in fake_stats.items()}
             real_stats = self.reference_fid_statistics()
             if real_stats['mu'].shape != fake_stats['mu'].shape:
-                raise ValueError(f'Reference statistics have dimension {real_stats["mu"].shape[0]}, '
-                                 f'the "{self.feature_layer["fid"]}" features of '
-                                 f'"{self.feature_extractor_name}" have {fake_stats["mu"].shape[0]}')
+                raise ValueError(
+                    f'Reference statistics have dimension {real_stats["mu"].shape[0]}, the '
+                    f'"{self.feature_layer["fid"]}" features of "{self.feature_extractor_name}" '
+                    f'have {fake_stats["mu"].shape[0]}')
             out.update(fid_statistics_to_metric(fake_stats, real_stats, verbose=False))
         if 'isc' in self.metrics:
             out.update(
