@@ -3,6 +3,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 from tiny_test_setup import make_tiny_setup, read_png
 from tiny_test_setup import run_test_tool as run_tool
 
@@ -46,3 +47,18 @@ def test_streaming_and_folder_modes_agree_and_resume(setup, tmp_path):
     assert all((samples / f'{i:06d}.png').stat().st_mtime_ns == t for i, t in kept.items())
     for i in (2, 7):
         assert np.array_equal(read_png(samples / f'{i:06d}.png'), arr[i]), i
+
+
+def test_training_checkpoint_needs_trust(setup, tmp_path):
+    """A checkpoint holding pickled objects (as MMEngine training runs write) loads
+    only with --trust-checkpoint; plain state dicts load without it (above)."""
+    from mmengine.logging import HistoryBuffer
+    state = torch.load(setup['checkpoint'], weights_only=True)
+    state['message_hub'] = dict(log_scalars=dict(loss=HistoryBuffer()))
+    checkpoint = tmp_path / 'epoch_1.pth'
+    torch.save(state, checkpoint)
+    pickled = dict(setup, checkpoint=str(checkpoint))
+    with pytest.raises(RuntimeError, match='--trust-checkpoint'):
+        run_tool(pickled, tmp_path / 'wd1')
+    trusted = run_tool(pickled, tmp_path / 'wd2', '--trust-checkpoint', str(checkpoint))
+    assert trusted == pytest.approx(run_tool(setup, tmp_path / 'wd3'), abs=1e-6)
