@@ -14,9 +14,9 @@ import os.path as osp
 
 from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
-from mmengine.runner import Runner, find_latest_checkpoint
+from mmengine.runner import Runner
 
-from sar_mm.engine import setup_distributed, trust_checkpoint_path
+from sar_mm.engine import find_resumable_checkpoint, setup_distributed, trust_checkpoint_path
 from sar_mm.registry import RUNNERS
 from sar_mm.utils.setup_env import register_all_modules
 
@@ -28,7 +28,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--resume', nargs='?', type=str, const='auto',
         help='resume from this checkpoint; without a value (or "auto"), from the latest '
-        'checkpoint of the work directory, or start from the config\'s load_from if none')
+        'complete checkpoint of the work directory, or start from the config\'s load_from if '
+        'none')
     parser.add_argument('--amp', action='store_true',
                         help='mixed precision: fp16 + loss scaling on GPU, bf16 on CPU')
     parser.add_argument('--auto-scale-lr', action='store_true',
@@ -75,7 +76,8 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         cfg.merge_from_dict(args.cfg_options)
 
     if args.resume == 'auto':
-        latest = find_latest_checkpoint(cfg.work_dir)
+        # the newest checkpoint that loads, not a file truncated by a crash
+        latest = find_resumable_checkpoint(cfg.work_dir)
         if latest is not None:
             cfg.resume, cfg.load_from = True, latest
         else:

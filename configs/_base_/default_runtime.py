@@ -8,9 +8,12 @@ default_hooks = dict(
     param_scheduler=dict(type='ParamSchedulerHook'),
     # One checkpoint per epoch; resuming restarts at an epoch boundary, where the
     # data order (DefaultSampler seeded by seed + epoch) and, through RNGStateHook,
-    # every random stream continue exactly.
+    # every random stream continue exactly. (``by_epoch=False, interval=N`` adds
+    # checkpoints inside epochs; sar_mm's EpochBasedTrainLoop resumes those at the
+    # next batch.) Checkpoints are written to a temporary file and renamed, so a
+    # killed run never leaves a truncated one under a checkpoint's name.
     checkpoint=dict(type='CheckpointHook', interval=1, by_epoch=True, max_keep_ckpts=3,
-                    save_last=True),
+                    save_last=True, backend_args=dict(backend='atomic_local')),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     # Python / NumPy / torch RNGs and the rollout and scale-schedule RNGs of every
     # rank go into the checkpoints (MMEngine restores none of them).

@@ -1,8 +1,10 @@
 """Engine: optimizer wrappers, hooks, checkpoint loading and distributed start-up."""
-from .checkpoint_io import (is_trusted_checkpoint, load_local_checkpoint,
-                            register_checkpoint_loader, trust_checkpoint_path,
-                            trusted_checkpoint_paths)
+from .atomic_local_backend import AtomicLocalBackend, atomic_write_bytes
+from .checkpoint_io import (find_resumable_checkpoint, is_trusted_checkpoint,
+                            load_local_checkpoint, register_checkpoint_loader,
+                            trust_checkpoint_path, trusted_checkpoint_paths)
 from .hooks import RNGStateHook
+from .loops import EpochBasedTrainLoop
 from .optim_wrappers import (OFFICIAL_NO_DECAY_KEYS, AmpOptimWrapper,
                              NoDecayOptimWrapperConstructor, split_no_decay)
 from .runtime import setup_distributed
@@ -10,4 +12,5 @@ from .runtime import setup_distributed
 __all__ = ['AmpOptimWrapper', 'NoDecayOptimWrapperConstructor', 'OFFICIAL_NO_DECAY_KEYS',
            'split_no_decay', 'RNGStateHook', 'is_trusted_checkpoint', 'load_local_checkpoint',
            'register_checkpoint_loader', 'trust_checkpoint_path', 'trusted_checkpoint_paths',
-           'setup_distributed']
+           'setup_distributed', 'EpochBasedTrainLoop', 'AtomicLocalBackend',
+           'atomic_write_bytes', 'find_resumable_checkpoint']

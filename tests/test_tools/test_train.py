@@ -188,7 +188,7 @@ def test_merge_args(tmp_path: Path):
     cfg = train.merge_args(cfg, _args(work_dir=str(tmp_path), resume='auto'))
     # nothing to resume yet: keep the initial weights
     assert cfg.resume is False and cfg.load_from == 'pretrained.pth'
-    (tmp_path / 'epoch_3.pth').write_bytes(b'')
+    torch.save(dict(meta=dict(epoch=3, iter=6)), tmp_path / 'epoch_3.pth')
     (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'epoch_3.pth'))
     cfg = train.merge_args(cfg, _args(work_dir=str(tmp_path), resume='auto'))
     assert cfg.resume is True and cfg.load_from == str(tmp_path / 'epoch_3.pth')

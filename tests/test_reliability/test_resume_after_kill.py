@@ -1,0 +1,83 @@
+"""Scenario 1: a run SIGKILLed at an arbitrary point resumes exactly with ``--resume auto``.
+
+The killed run is the reference config with ``max_iters=1000``, so it is still
+training when it dies (the lr schedule and every other state do not depend on
+``max_iters``). It is killed as soon as ``iter_4.pth`` exists, in whatever
+iteration it is in by then; ``--resume auto`` then continues from its last
+checkpoint up to iteration 8. Every logged value of every iteration (losses,
+accuracies of the sampled rollout, gradient norm under the fp16 loss scale, lr)
+and the final weights, optimizer and loss-scaler state must equal those of the
+uninterrupted run bit for bit (same CPU kernels, one thread).
+"""
+import shutil
+from pathlib import Path
+
+import torch
+from reliability_runs import (EPOCH_CONFIG, ITER_CONFIG, checkpoint_iter, logged, resumed_iter,
+                              run, sigkill, start, train_cmd, wait_for)
+
+
+def _load(path: Path) -> dict:
+    return torch.load(path, map_location='cpu', weights_only=False)  # written by this test
+
+
+def _assert_same_state(resumed: dict, reference: dict) -> None:
+    assert resumed['state_dict'].keys() == reference['state_dict'].keys()
+    for key, value in reference['state_dict'].items():
+        assert torch.equal(resumed['state_dict'][key], value), key
+    assert resumed['optimizer']['loss_scaler'] == reference['optimizer']['loss_scaler']
+    for param_id, state in reference['optimizer']['state'].items():
+        for name, value in state.items():
+            assert torch.equal(resumed['optimizer']['state'][param_id][name], value), name
+
+
+def test_sigkill_then_resume_auto_repeats_the_uninterrupted_run(reference_run: Path,
+                                                                tmp_path: Path):
+    work_dir = tmp_path / 'killed'
+    log = tmp_path / 'killed.log'
+    process = start(train_cmd(ITER_CONFIG, work_dir, '--cfg-options', 'train_cfg.max_iters=1000'),
+                    log)
+    wait_for(work_dir / 'iter_4.pth', process, log)
+    sigkill(process)
+
+    result = run(train_cmd(ITER_CONFIG, work_dir, '--resume', 'auto'))
+    start_iter = resumed_iter(result.stdout + result.stderr)
+    # the newest checkpoint the killed run completed (it may have written more after iter_4)
+    assert start_iter is not None and 4 <= start_iter < 8
+    assert checkpoint_iter(work_dir / f'iter_{start_iter}.pth') == start_iter
+
+    reference, resumed = logged(reference_run), logged(work_dir)
+    assert sorted(reference) == list(range(1, 9))
+    assert sorted(resumed) == list(range(1, 9))
+    for iteration in range(1, 9):  # before the kill and after the resume
+        assert resumed[iteration] == reference[iteration], iteration
+    _assert_same_state(_load(work_dir / 'iter_8.pth'), _load(reference_run / 'iter_8.pth'))
+
+
+def test_epoch_loop_resumes_inside_an_epoch(tmp_path: Path):
+    """An epoch-based run checkpointed after every iteration, resumed after iteration 3.
+
+    Iteration 3 is the first of epoch 2: the resumed run must skip that
+    epoch's first batch and train only iteration 4, as the uninterrupted run
+    did. (MMEngine's own loop restarts the epoch: it trains iterations 4 and 5
+    on other batches.)
+    """
+    options = ['--cfg-options', 'default_hooks.checkpoint.by_epoch=False',
+               'default_hooks.checkpoint.interval=1', 'default_hooks.checkpoint.max_keep_ckpts=4']
+    reference_dir = tmp_path / 'uninterrupted'
+    run(train_cmd(EPOCH_CONFIG, reference_dir, *options))
+    work_dir = tmp_path / 'resumed'
+    work_dir.mkdir()
+    shutil.copy(reference_dir / 'iter_3.pth', work_dir)
+    result = run(train_cmd(EPOCH_CONFIG, work_dir, '--resume', 'auto', *options))
+    assert resumed_iter(result.stdout + result.stderr) == 3
+    reference, resumed = logged(reference_dir), logged(work_dir)
+    assert sorted(reference) == [1, 2, 3, 4]
+    assert sorted(resumed) == [4]
+    assert resumed[4] == reference[4]
+    _assert_model_equal(_load(work_dir / 'iter_4.pth'), _load(reference_dir / 'iter_4.pth'))
+
+
+def _assert_model_equal(resumed: dict, reference: dict) -> None:
+    for key, value in reference['state_dict'].items():
+        assert torch.equal(resumed['state_dict'][key], value), key
