@@ -18,6 +18,10 @@ default_hooks = dict(
     # Python / NumPy / torch RNGs and the rollout and scale-schedule RNGs of every
     # rank go into the checkpoints (MMEngine restores none of them).
     rng_state=dict(type='RNGStateHook'),
+    # sar_mm's optim wrappers never apply an update with a non-finite loss or
+    # gradient; 'stop' ends the run naming the iteration and the loss terms,
+    # 'skip' continues (skipped steps are logged as train/nonfinite_skip).
+    nonfinite=dict(type='NonFiniteLossHook', policy='stop'),
 )
 
 env_cfg = dict(

@@ -3,14 +3,15 @@ from .atomic_local_backend import AtomicLocalBackend, atomic_write_bytes
 from .checkpoint_io import (find_resumable_checkpoint, is_trusted_checkpoint,
                             load_local_checkpoint, register_checkpoint_loader,
                             trust_checkpoint_path, trusted_checkpoint_paths)
-from .hooks import RNGStateHook
+from .hooks import NonFiniteLossHook, RNGStateHook
 from .loops import EpochBasedTrainLoop
 from .optim_wrappers import (OFFICIAL_NO_DECAY_KEYS, AmpOptimWrapper,
-                             NoDecayOptimWrapperConstructor, split_no_decay)
+                             NoDecayOptimWrapperConstructor, OptimWrapper, split_no_decay)
 from .runtime import setup_distributed
 
 __all__ = ['AmpOptimWrapper', 'NoDecayOptimWrapperConstructor', 'OFFICIAL_NO_DECAY_KEYS',
            'split_no_decay', 'RNGStateHook', 'is_trusted_checkpoint', 'load_local_checkpoint',
            'register_checkpoint_loader', 'trust_checkpoint_path', 'trusted_checkpoint_paths',
            'setup_distributed', 'EpochBasedTrainLoop', 'AtomicLocalBackend',
-           'atomic_write_bytes', 'find_resumable_checkpoint']
+           'atomic_write_bytes', 'find_resumable_checkpoint', 'OptimWrapper',
+           'NonFiniteLossHook']

@@ -1,5 +1,6 @@
 """Hooks."""
+from .nonfinite_loss_hook import NonFiniteLossHook
 from .rng_state_hook import RNGStateHook
 from .sample_grid_hook import SampleGridHook
 
-__all__ = ['RNGStateHook', 'SampleGridHook']
+__all__ = ['RNGStateHook', 'SampleGridHook', 'NonFiniteLossHook']

@@ -9,16 +9,19 @@ so with ``default_scope='sar_mm'`` the configs' ``type='AmpOptimWrapper'`` and
   scale 2**11, growth interval 1000, scale capped at 32768, clipping after
   unscaling), or
 - ``bfloat16`` (the CPU default), which needs no loss scaling.
+
+Updates with a non-finite loss (or, without loss scaling, a non-finite
+gradient) are skipped as by sar_mm's ``OptimWrapper``.
 """
 from contextlib import contextmanager
 from typing import Iterator, Optional, Union
 
 import torch
 import torch.nn as nn
-from mmengine.optim import OptimWrapper
 from torch.optim import Optimizer
 
 from sar_mm.registry import OPTIM_WRAPPERS
+from .optim_wrapper import OptimWrapper
 
 __all__ = ['AmpOptimWrapper']
 
@@ -82,6 +85,10 @@ class AmpOptimWrapper(OptimWrapper):
             raise ValueError(f'max_loss_scale must be positive, got {max_loss_scale}')
         self.max_loss_scale = max_loss_scale
         self.loss_scaler = torch.amp.GradScaler(device_type, enabled=use_scaler, **scaler_args)
+
+    def _checks_grads(self) -> bool:
+        """With loss scaling, the ``GradScaler`` handles non-finite gradients."""
+        return not self.loss_scaler.is_enabled()
 
     def backward(self, loss: torch.Tensor, **kwargs) -> None:
         """Backward of the scaled loss; ``kwargs`` go to ``Tensor.backward``."""

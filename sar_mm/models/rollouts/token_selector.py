@@ -58,14 +58,20 @@ class TokenSelector:
         Args:
             logits (Tensor): (B, l, V); read only (never filtered in place).
                 Sampling filters and draws in float32 (logits may be half
-                precision under autocast).
+                precision under autocast). Non-finite entries are sampled as
+                0: a step whose logits hold NaN draws tokens instead of
+                crashing the sampler, and its non-finite loss (computed from the
+                untouched logits) is then skipped or reported by the optim
+                wrapper and ``NonFiniteLossHook``. Finite logits are unchanged.
 
         Returns:
             Tensor: (B, l) int64.
         """
         if self.mode == 'argmax':
             return greedy_from_logits(logits)
-        return sample_from_logits(logits.float(), self.top_k, self.top_p,
+        logits = logits.float()
+        logits = torch.where(torch.isfinite(logits), logits, torch.zeros((), device=logits.device))
+        return sample_from_logits(logits, self.top_k, self.top_p,
                                   self._get_generator(logits.device))
 
     def state_dict(self) -> Dict:

@@ -1,0 +1,116 @@
+"""Optimizer wrapper that never applies an update with a non-finite loss or gradient.
+
+Registered in sar_mm's ``OPTIM_WRAPPERS`` under MMEngine's name, so configs with
+``default_scope='sar_mm'`` and ``type='OptimWrapper'`` use it; sar_mm's
+``AmpOptimWrapper`` derives from it.
+
+Before every update (after the backward pass, so DDP has already reduced the
+gradients), the wrapper checks that the loss and all gradients are finite.
+The decision is all-reduced, so every rank skips or steps together even when
+only one rank's loss is non-finite. A non-finite update is skipped: the
+gradients are dropped, the optimizer, its moments and the lr schedule's
+optimizer step stay untouched, ``nonfinite_skips`` is incremented, a warning
+names the iteration, and ``train/nonfinite_skip`` (1 for a skipped update,
+else 0) goes to the log. What happens next (stop, or skip and continue) is the
+policy of :class:`~sar_mm.engine.hooks.NonFiniteLossHook`, which also names
+the loss terms.
+
+With float16 loss scaling (``AmpOptimWrapper`` on CUDA), overflowing gradients
+are the normal signal of the ``GradScaler`` and stay its business; only a
+non-finite loss counts here.
+"""
+import logging
+from contextlib import contextmanager
+from typing import Dict, Iterator, List, Optional
+
+import torch
+from mmengine.dist import all_reduce, get_world_size
+from mmengine.logging import print_log
+from mmengine.optim import OptimWrapper as MMEngineOptimWrapper
+
+from sar_mm.registry import OPTIM_WRAPPERS
+
+__all__ = ['OptimWrapper']
+
+
+@OPTIM_WRAPPERS.register_module()
+class OptimWrapper(MMEngineOptimWrapper):
+    """``mmengine.optim.OptimWrapper`` that skips non-finite updates.
+
+    Arguments as for ``mmengine.optim.OptimWrapper``.
+
+    Attributes:
+        nonfinite_skips (int): updates skipped so far in this process.
+        last_skip (dict | None): the latest skipped update: ``iter`` (0-based
+            training iteration), ``loss`` (float) and ``nonfinite_grads`` (names
+            or indices of parameters with non-finite gradients, at most 10).
+    """
+
+    def __init__(self, optimizer: torch.optim.Optimizer, accumulative_counts: int = 1,
+                 clip_grad: Optional[dict] = None) -> None:
+        super().__init__(optimizer, accumulative_counts=accumulative_counts, clip_grad=clip_grad)
+        self.nonfinite_skips = 0
+        self.last_skip: Optional[Dict] = None
+        self._param_names: Dict[int, str] = {}
+
+    def _checks_grads(self) -> bool:
+        """Whether non-finite gradients count as a fault (not with loss scaling)."""
+        return True
+
+    def _params_with_grad(self) -> List[torch.nn.Parameter]:
+        return [p for group in self.optimizer.param_groups for p in group['params']
+                if p.grad is not None]
+
+    def _update_is_finite(self, loss: torch.Tensor) -> bool:
+        """Finite loss and gradients on every rank (collective when distributed)."""
+        finite = torch.isfinite(loss.detach()).all().float()
+        grads = [p.grad for p in self._params_with_grad()] if self._checks_grads() else []
+        if grads:
+            # the max-norm is finite exactly when every entry is (no overflow, unlike L2)
+            finite = finite * torch.isfinite(
+                torch.nn.utils.get_total_norm(grads, norm_type=float('inf'))).float()
+        if get_world_size() > 1:
+            all_reduce(finite, op='min')
+        return bool(finite.item())
+
+    def _skip_update(self, loss: torch.Tensor) -> None:
+        names = [self._param_names.get(id(p), f'param {i}')
+                 for i, p in enumerate(self._params_with_grad())
+                 if not torch.isfinite(p.grad).all()]
+        iteration = self.message_hub.get_info('iter', -1)
+        self.nonfinite_skips += 1
+        self.last_skip = dict(iter=iteration, loss=float(loss.detach().float().sum()),
+                              nonfinite_grads=names[:10])
+        print_log(f'non-finite update skipped at iteration {iteration + 1}: loss '
+                  f'{self.last_skip["loss"]}, {len(names)} parameter(s) with non-finite '
+                  f'gradients; {self.nonfinite_skips} skipped so far', logger='current',
+                  level=logging.WARNING)
+
+    def update_params(self, loss: torch.Tensor, step_kwargs: Optional[Dict] = None,
+                      zero_kwargs: Optional[Dict] = None) -> None:
+        """Backward, then step unless the loss or a gradient is non-finite.
+
+        Args:
+            loss (Tensor): the scalar training loss.
+            step_kwargs (dict, optional): for ``optimizer.step``.
+            zero_kwargs (dict, optional): for ``optimizer.zero_grad``.
+        """
+        loss = self.scale_loss(loss)
+        self.backward(loss)
+        if self.should_update():
+            finite = self._update_is_finite(loss)
+            if finite:
+                self.step(**(step_kwargs or {}))
+            else:
+                self._skip_update(loss)
+            self.message_hub.update_scalar('train/nonfinite_skip', float(not finite))
+            self.zero_grad(**(zero_kwargs or {}))
+
+    @contextmanager
+    def optim_context(self, model: torch.nn.Module) -> Iterator[None]:
+        """MMEngine's context; also learns the parameter names for the skip messages."""
+        if not self._param_names:
+            self._param_names = {id(p): name.removeprefix('module.')
+                                 for name, p in model.named_parameters()}
+        with super().optim_context(model):
+            yield
