@@ -7,10 +7,16 @@
 # scale_mul, clip 2.0, LinearLR 4.68e-5 -> 3.0e-5) and the start checkpoint:
 #   python tools/model_converters/flexvar_to_sarmm.py FlexVARd16-epo179.pth \
 #       FlexVAE.pth checkpoints/flexvar_d16_sarmm.pth
+# In-training evaluation: FID-5k after every epoch (best checkpoint kept) and a
+# sample grid every 500 iterations (../_base_/evaluation/imagenet_256_fid_val.py).
 _base_ = [
     '../flexvar/flexvar_d16.py',
     '../_base_/datasets/imagenet_512.py',
     '../_base_/schedules/sar_10e.py',
+    '../_base_/evaluation/imagenet_256_fid_val.py',
 ]
 
 load_from = 'checkpoints/flexvar_d16_sarmm.pth'
+
+train_cfg = dict(val_interval=1)
+default_hooks = dict(checkpoint=dict(save_best={{_base_.val_fid_key}}, rule='less'))

@@ -5,11 +5,14 @@
 # last scale is the residual analogue: area(f_hat of scales < K with the
 # teacher's tokens at scale K-1).
 # Differs from ../var/var_d16.py: ImageNet 256 training data, the SAR schedule,
-# StaggerScaleRollout + ContrastiveStudentForcingLoss, start checkpoint.
+# StaggerScaleRollout + ContrastiveStudentForcingLoss, start checkpoint, and
+# in-training evaluation (FID-5k every epoch with the best checkpoint kept, a
+# sample grid every 500 iterations).
 _base_ = [
     '../var/var_d16.py',
     '../_base_/datasets/imagenet_256.py',
     '../_base_/schedules/sar_10e.py',
+    '../_base_/evaluation/imagenet_256_fid_val.py',
 ]
 
 model = dict(
@@ -29,3 +32,6 @@ model = dict(
 )
 
 load_from = 'checkpoints/var_d16_sarmm.pth'
+
+train_cfg = dict(val_interval=1)
+default_hooks = dict(checkpoint=dict(save_best={{_base_.val_fid_key}}, rule='less'))
