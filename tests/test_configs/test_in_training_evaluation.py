@@ -24,7 +24,8 @@ from tiny_feature_extractor import TINY_EXTRACTOR, random_images, write_png_fold
 from sar_mm.utils.setup_env import register_all_modules
 
 REPO = Path(__file__).resolve().parents[2]
-SAR_CONFIGS = sorted(p.relative_to(REPO).as_posix() for p in (REPO / 'configs' / 'sar').glob('*.py'))
+SAR_CONFIGS = sorted(
+    p.relative_to(REPO).as_posix() for p in (REPO / 'configs' / 'sar').glob('*.py'))
 GRID_LABELS = [207, 360, 387, 974, 88, 979, 417, 279]
 IMAGE_SIZE = 8  # the tiny tokenizer's 2x downsampling of the 4 x 4 latent
 
