@@ -17,7 +17,7 @@ import torch.nn.functional as F
 
 from sar_mm.registry import BACKBONES
 from .base_backbone import BaseScaleTransformer
-from .layers import AdaLNBeforeHead, AdaLNSelfAttn
+from .layers import AdaLNBeforeHead, AdaLNSelfAttn, attention_dtype
 
 __all__ = ['FlexVARTransformer']
 
@@ -165,12 +165,19 @@ class FlexVARTransformer(BaseScaleTransformer):
                              f'[1, pos_grid_size={self.pos_grid_size}]')
         return pns
 
-    def attn_bias(self, patch_nums: Sequence[int], device: torch.device) -> torch.Tensor:
-        """Cached block-causal mask (1, 1, L, L) of a schedule on ``device``."""
-        key = (self._check_schedule(patch_nums), str(device))
+    def attn_bias(self, patch_nums: Sequence[int], device: torch.device,
+                  dtype: Optional[torch.dtype] = None) -> torch.Tensor:
+        """Cached block-causal mask (1, 1, L, L) of a schedule on ``device``.
+
+        ``dtype`` defaults to the attention dtype of the current call (autocast's
+        or the parameters'), so the blocks never cast the mask.
+        """
+        if dtype is None:
+            dtype = attention_dtype(torch.device(device).type, self.pos_start.dtype)
+        key = (self._check_schedule(patch_nums), str(device), dtype)
         bias = self._mask_cache.get(key)
         if bias is None:
-            bias = block_causal_bias(key[0]).to(device)
+            bias = block_causal_bias(key[0]).to(device=device, dtype=dtype)
             self._mask_cache[key] = bias
             while len(self._mask_cache) > self.mask_cache_size:
                 self._mask_cache.popitem(last=False)

@@ -11,7 +11,21 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-__all__ = ['DropPath', 'FFN', 'SelfAttention', 'AdaLNSelfAttn', 'AdaLNBeforeHead']
+__all__ = [
+    'attention_dtype', 'DropPath', 'FFN', 'SelfAttention', 'AdaLNSelfAttn', 'AdaLNBeforeHead'
+]
+
+
+def attention_dtype(device_type: str, default: torch.dtype) -> torch.dtype:
+    """The dtype attention computes in: autocast's on ``device_type`` if on, else ``default``.
+
+    Under autocast ``F.scaled_dot_product_attention`` casts its inputs to the
+    autocast dtype, so casting q, k, v, the mask and the KV cache to it first
+    changes no result and saves the round trips through float32.
+    """
+    if torch.is_autocast_enabled(device_type):
+        return torch.get_autocast_dtype(device_type)
+    return default
 
 
 class DropPath(nn.Module):
@@ -52,7 +66,9 @@ class SelfAttention(nn.Module):
     ``k = normalize(k)`` and the softmax scale is 1 (fixtures README, quirk 2).
 
     A key/value cache for sampling is preallocated by :meth:`enable_kv_cache`
-    and filled block by block, so no step concatenates the whole history.
+    and filled block by block, so no step concatenates the whole history. The
+    buffers hold keys and values in the attention dtype (the autocast dtype
+    under autocast), so no step converts the whole history.
     """
 
     def __init__(self, embed_dim: int, num_heads: int, attn_l2_norm: bool = True,
@@ -80,7 +96,12 @@ class SelfAttention(nn.Module):
 
     def enable_kv_cache(self, batch_size: int, max_len: int, dtype: torch.dtype,
                         device: torch.device) -> None:
-        """Preallocate (B, H, max_len, head_dim) key and value buffers."""
+        """Preallocate (B, H, max_len, head_dim) key and value buffers.
+
+        ``dtype`` and ``device`` are those of the buffers until the first keys
+        arrive; an attention dtype other than ``dtype`` (autocast, see
+        :func:`attention_dtype`) re-allocates them in that dtype.
+        """
         shape = (batch_size, self.num_heads, max_len, self.head_dim)
         self._cache_k = torch.empty(shape, dtype=dtype, device=device)
         self._cache_v = torch.empty(shape, dtype=dtype, device=device)
@@ -100,17 +121,22 @@ class SelfAttention(nn.Module):
             scale_mul = self.scale_mul_1H11.clamp_max(self.max_scale_mul).exp()
             q = F.normalize(q, dim=-1).mul(scale_mul)
             k = F.normalize(k, dim=-1)
+        # one dtype for q, k, v, mask and cache: autocast's when it is on (SDPA
+        # would cast its inputs to it anyway), else that of q
+        dtype = attention_dtype(x.device.type, q.dtype)
+        q, k, v = q.to(dtype), k.to(dtype), v.to(dtype)
         if self._cache_k is not None:
+            if self._cache_len == 0 and self._cache_k.dtype != dtype:
+                self._cache_k = torch.empty_like(self._cache_k, dtype=dtype)
+                self._cache_v = torch.empty_like(self._cache_v, dtype=dtype)
             end = self._cache_len + L
             self._cache_k[:, :, self._cache_len:end] = k
             self._cache_v[:, :, self._cache_len:end] = v
             self._cache_len = end
             k, v = self._cache_k[:, :, :end], self._cache_v[:, :, :end]
             attn_bias = None
-        if attn_bias is not None:
-            attn_bias = attn_bias.to(q.dtype)
         out = F.scaled_dot_product_attention(
-            q, k.to(q.dtype), v.to(q.dtype), attn_mask=attn_bias,
+            q, k, v, attn_mask=None if attn_bias is None else attn_bias.to(dtype),
             dropout_p=self.attn_drop if self.training else 0.0, scale=self.scale)
         out = out.transpose(1, 2).reshape(B, L, C)  # (B, L, C)
         return self.proj(out)
