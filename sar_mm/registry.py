@@ -5,6 +5,9 @@ their own registries (``TOKENIZERS``, ``BACKBONES``, ``ROLLOUTS``, ``LOSSES``).
 Everything the MMEngine Runner builds lives in children of mmengine's root
 registries with scope ``sar_mm``, so configs with ``default_scope='sar_mm'``
 build without "Failed to search registry" warnings.
+
+The registries the generator builds its children from (the four kinds,
+``TASK_UTILS``, ``MODELS``) answer an unknown ``type`` with the registered names.
 """
 from mmengine.registry import DATA_SAMPLERS as MMENGINE_DATA_SAMPLERS
 from mmengine.registry import DATASETS as MMENGINE_DATASETS
@@ -31,6 +34,8 @@ from mmengine.registry import VISBACKENDS as MMENGINE_VISBACKENDS
 from mmengine.registry import VISUALIZERS as MMENGINE_VISUALIZERS
 from mmengine.registry import WEIGHT_INITIALIZERS as MMENGINE_WEIGHT_INITIALIZERS
 from mmengine.registry import Registry
+
+from sar_mm.utils.config_validation import build_from_cfg_listing_names
 
 __all__ = [
     'RUNNERS', 'RUNNER_CONSTRUCTORS', 'LOOPS', 'HOOKS', 'LOG_PROCESSORS',
@@ -67,19 +72,25 @@ DATA_SAMPLERS = Registry(
 TRANSFORMS = Registry('transform', parent=MMENGINE_TRANSFORMS, locations=['sar_mm.datasets'])
 
 # Models.
-MODELS = Registry('model', parent=MMENGINE_MODELS, locations=['sar_mm.models'])
+MODELS = Registry('model', parent=MMENGINE_MODELS, locations=['sar_mm.models'],
+                  build_func=build_from_cfg_listing_names)
 MODEL_WRAPPERS = Registry(
     'model_wrapper', parent=MMENGINE_MODEL_WRAPPERS, locations=['sar_mm.models'])
 WEIGHT_INITIALIZERS = Registry(
     'weight initializer', parent=MMENGINE_WEIGHT_INITIALIZERS, locations=['sar_mm.models'])
-TASK_UTILS = Registry('task util', parent=MMENGINE_TASK_UTILS, locations=['sar_mm.models'])
+TASK_UTILS = Registry('task util', parent=MMENGINE_TASK_UTILS, locations=['sar_mm.models'],
+                      build_func=build_from_cfg_listing_names)
 FUNCTIONS = Registry('function', parent=MMENGINE_FUNCTIONS, locations=['sar_mm.models'])
 
 # The four swappable component kinds of a scale-wise AR generator.
-TOKENIZERS = Registry('tokenizer', locations=['sar_mm.models.tokenizers'])
-BACKBONES = Registry('backbone', locations=['sar_mm.models.backbones'])
-ROLLOUTS = Registry('rollout', locations=['sar_mm.models.rollouts'])
-LOSSES = Registry('loss', locations=['sar_mm.models.losses'])
+TOKENIZERS = Registry('tokenizer', locations=['sar_mm.models.tokenizers'],
+                      build_func=build_from_cfg_listing_names)
+BACKBONES = Registry('backbone', locations=['sar_mm.models.backbones'],
+                     build_func=build_from_cfg_listing_names)
+ROLLOUTS = Registry('rollout', locations=['sar_mm.models.rollouts'],
+                    build_func=build_from_cfg_listing_names)
+LOSSES = Registry('loss', locations=['sar_mm.models.losses'],
+                  build_func=build_from_cfg_listing_names)
 
 # Evaluation and visualisation.
 METRICS = Registry('metric', parent=MMENGINE_METRICS, locations=['sar_mm.evaluation'])

@@ -18,6 +18,7 @@ from mmengine.runner import Runner
 
 from sar_mm.engine import find_resumable_checkpoint, setup_distributed, trust_checkpoint_path
 from sar_mm.registry import RUNNERS
+from sar_mm.utils.config_validation import check_runner_config
 from sar_mm.utils.setup_env import register_all_modules
 
 
@@ -95,6 +96,7 @@ def main() -> None:
     args = parse_args()
     register_all_modules(init_default_scope=False)
     cfg = merge_args(Config.fromfile(args.config), args)
+    check_runner_config(cfg)  # misspelt keys and unregistered types fail before any work
 
     # Checkpoints this run writes or resumes may hold pickled objects (message hub).
     trust_checkpoint_path(cfg.work_dir)

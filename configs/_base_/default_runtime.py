@@ -22,6 +22,8 @@ default_hooks = dict(
     # gradient; 'stop' ends the run naming the iteration and the loss terms,
     # 'skip' continues (skipped steps are logged as train/nonfinite_skip).
     nonfinite=dict(type='NonFiniteLossHook', policy='stop'),
+    # load_from / resume checkpoints must fit the model (MMEngine loads non-strictly)
+    strict_checkpoint=dict(type='StrictCheckpointHook'),
 )
 
 env_cfg = dict(

@@ -3,7 +3,7 @@ from .atomic_local_backend import AtomicLocalBackend, atomic_write_bytes
 from .checkpoint_io import (find_resumable_checkpoint, is_trusted_checkpoint,
                             load_local_checkpoint, register_checkpoint_loader,
                             trust_checkpoint_path, trusted_checkpoint_paths)
-from .hooks import NonFiniteLossHook, RNGStateHook
+from .hooks import NonFiniteLossHook, RNGStateHook, StrictCheckpointHook
 from .loops import EpochBasedTrainLoop
 from .optim_wrappers import (OFFICIAL_NO_DECAY_KEYS, AmpOptimWrapper,
                              NoDecayOptimWrapperConstructor, OptimWrapper, split_no_decay)
@@ -14,4 +14,4 @@ __all__ = ['AmpOptimWrapper', 'NoDecayOptimWrapperConstructor', 'OFFICIAL_NO_DEC
            'register_checkpoint_loader', 'trust_checkpoint_path', 'trusted_checkpoint_paths',
            'setup_distributed', 'EpochBasedTrainLoop', 'AtomicLocalBackend',
            'atomic_write_bytes', 'find_resumable_checkpoint', 'OptimWrapper',
-           'NonFiniteLossHook']
+           'NonFiniteLossHook', 'StrictCheckpointHook']

@@ -1,8 +1,16 @@
-"""Uninterrupted reference runs shared by the reliability tests."""
+"""Uninterrupted reference runs shared by the reliability tests; the sar_mm scope."""
 from pathlib import Path
 
 import pytest
 from reliability_runs import ITER_CONFIG, run, train_cmd
+
+from sar_mm.utils.setup_env import register_all_modules
+
+
+@pytest.fixture(autouse=True)
+def sar_mm_scope() -> None:
+    """Every sar_mm module registered, ``sar_mm`` the default scope (as in a real run)."""
+    register_all_modules(init_default_scope=True)
 
 
 @pytest.fixture(scope='session')

@@ -2,5 +2,6 @@
 from .nonfinite_loss_hook import NonFiniteLossHook
 from .rng_state_hook import RNGStateHook
 from .sample_grid_hook import SampleGridHook
+from .strict_checkpoint_hook import StrictCheckpointHook
 
-__all__ = ['RNGStateHook', 'SampleGridHook', 'NonFiniteLossHook']
+__all__ = ['RNGStateHook', 'SampleGridHook', 'NonFiniteLossHook', 'StrictCheckpointHook']

@@ -13,7 +13,7 @@ from ..utils.ar_generation import autoregressive_generate
 from ..utils.sampling import CFG_SCHEDULES
 from ..utils.scale_schedule import CANONICAL_PATCH_NUMS
 
-__all__ = ['ScaleWiseAR', 'to_uint8_images', 'DEFAULT_TEST_CFG']
+__all__ = ['ScaleWiseAR', 'to_uint8_images', 'DEFAULT_TEST_CFG', 'check_class_labels']
 
 #: Sampling settings used when ``test_cfg`` leaves a key out (VAR's FID recipe).
 DEFAULT_TEST_CFG = dict(
@@ -45,6 +45,32 @@ def to_uint8_images(images: torch.Tensor) -> torch.Tensor:
 
 def _build(cfg: Union[dict, object], registry) -> object:
     return registry.build(cfg) if isinstance(cfg, dict) else cfg
+
+
+def check_class_labels(labels: torch.Tensor, num_classes: int, allow_unconditional: bool) -> None:
+    """Raise a clear error for class ids the class embedding has no row for.
+
+    An out-of-range id would otherwise fail deep inside ``nn.Embedding`` (on
+    CUDA as an asynchronous device-side assert that kills the process).
+
+    Args:
+        labels (Tensor): (B,) int64 class ids.
+        num_classes (int): ids ``0 .. num_classes - 1`` are classes; ``num_classes``
+            is the unconditional id of classifier-free guidance.
+        allow_unconditional (bool): accept ``num_classes`` itself.
+    """
+    if labels.numel() == 0:
+        return
+    if labels.dtype.is_floating_point or labels.dtype == torch.bool:
+        raise TypeError(f'class labels must be integers, got {labels.dtype}')
+    low, high = (int(v) for v in torch.aminmax(labels))
+    limit = num_classes + 1 if allow_unconditional else num_classes
+    if low < 0 or high >= limit:
+        bad = sorted({int(v) for v in labels[(labels < 0) | (labels >= limit)].tolist()})
+        raise ValueError(f'class labels {bad[:10]} are outside [0, {limit - 1}]: the backbone has '
+                         f'{num_classes} classes' + (f' (+ the unconditional id {num_classes})'
+                                                     if allow_unconditional else '')
+                         + "; check the dataset's labels or the model's num_classes")
 
 
 @MODELS.register_module()
@@ -183,6 +209,7 @@ class ScaleWiseAR(BaseModel):
             RolloutOutput: logits in the graph, targets, and the rollout's extras.
         """
         self._check_schedule_fits(inputs)
+        check_class_labels(labels, self.backbone.num_classes, allow_unconditional=False)
         patch_nums = self.scale_schedule()
         idx_list = self._tokenize(inputs, patch_nums)  # K x (B, pn*pn)
         return self.rollout(self.backbone, self.tokenizer, labels, idx_list, patch_nums)
@@ -201,6 +228,8 @@ class ScaleWiseAR(BaseModel):
 
     def _forward(self, inputs: torch.Tensor, data_samples: dict) -> torch.Tensor:
         """Teacher-forced logits (B, L, V) on ``test_cfg.patch_nums`` (no rollout)."""
+        check_class_labels(data_samples['labels'], self.backbone.num_classes,
+                           allow_unconditional=False)
         patch_nums = self.test_cfg['patch_nums']
         idx_list = self._tokenize(inputs, patch_nums)
         x_BLCv = teacher_forced_inputs(self.tokenizer, idx_list, patch_nums)  # (B, L-1, Cvae)
@@ -262,7 +291,9 @@ class ScaleWiseAR(BaseModel):
             or ``None``.
         """
         device = next(self.backbone.parameters()).device
-        labels = torch.as_tensor(labels, device=device).long().view(-1)
+        labels = torch.as_tensor(labels, device=device).view(-1)
+        check_class_labels(labels, self.backbone.num_classes, allow_unconditional=True)
+        labels = labels.long()
         settings = dict(self.test_cfg)
         for key, value in (('patch_nums', patch_nums), ('cfg', cfg),
                            ('cfg_schedule', cfg_schedule), ('top_k', top_k), ('top_p', top_p),

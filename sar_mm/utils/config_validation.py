@@ -1,0 +1,154 @@
+"""Clear errors for configs that name what does not exist.
+
+Components take explicit keyword arguments, so a misspelt argument already
+fails with ``TypeError: X.__init__() got an unexpected keyword argument``.
+This module covers the other two mistakes:
+
+- a ``type`` that no registry holds. MMEngine answers ``KeyError: 'Foo is not
+  in the sar_mm::backbone registry'``; :func:`build_from_cfg_listing_names`
+  (the ``build_func`` of sar_mm's registries) and :func:`check_runner_config`
+  say which names are registered and which one was probably meant;
+- a misspelt top-level key (``trian_cfg``), which the Runner would silently
+  ignore: :func:`check_runner_config` refuses keys that look like one of the
+  Runner's arguments without being one.
+"""
+import difflib
+import inspect
+from typing import Any, Iterator, List, Optional, Tuple
+
+from mmengine.registry import Registry, build_from_cfg
+
+__all__ = ['registered_names', 'unknown_type_message', 'build_from_cfg_listing_names',
+           'check_runner_config']
+
+
+def registered_names(registry: Registry) -> List[str]:
+    """Every name ``registry.get`` resolves without a scope: its own and its ancestors'."""
+    registry.import_from_location()
+    names = set()
+    node: Optional[Registry] = registry
+    while node is not None:
+        names.update(node.module_dict)
+        node = node.parent
+    return sorted(names)
+
+
+def unknown_type_message(obj_type: str, registry: Registry, where: str = '') -> str:
+    """``obj_type`` is not registered: the closest names, then all of them."""
+    names = registered_names(registry)
+    close = difflib.get_close_matches(obj_type.rsplit('.', 1)[-1], names, n=3, cutoff=0.6)
+    hint = f' Did you mean {" or ".join(repr(n) for n in close)}?' if close else ''
+    location = f' ({where})' if where else ''
+    return (f'type {obj_type!r}{location} is not registered in {registry.scope}::'
+            f'{registry.name}.{hint} Registered names: {", ".join(names)}')
+
+
+def build_from_cfg_listing_names(cfg: Any, registry: Registry,
+                                 default_args: Optional[dict] = None) -> Any:
+    """``mmengine.registry.build_from_cfg`` whose unknown-type error lists the registered names.
+
+    Only a ``type`` that the registry cannot resolve changes the error; a
+    ``KeyError`` raised while building a registered component passes unchanged.
+    """
+    try:
+        return build_from_cfg(cfg, registry, default_args)
+    except KeyError as error:
+        obj_type = cfg.get('type') if hasattr(cfg, 'get') else None
+        if isinstance(obj_type, str) and registry.get(obj_type) is None:
+            raise KeyError(unknown_type_message(obj_type, registry)) from error
+        raise
+
+
+def _runner_arguments() -> List[str]:
+    from mmengine.runner import Runner
+    return [name for name in inspect.signature(Runner.__init__).parameters if name != 'self']
+
+
+def _typed(value: Any, path: str) -> Iterator[Tuple[str, Any]]:
+    """``(path, cfg)`` for a component config or each of a list of them."""
+    if isinstance(value, dict) and isinstance(value.get('type'), str):
+        yield path, value
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            yield from _typed(item, f'{path}[{i}]')
+
+
+def _dataset_components(dataset: Any, path: str) -> Iterator[Tuple[str, Any, str]]:
+    if not isinstance(dataset, dict):
+        return
+    for where, cfg in _typed(dataset, path):
+        yield where, cfg, 'DATASETS'
+    for key in ('dataset', 'datasets'):  # dataset wrappers
+        inner = dataset.get(key)
+        for i, item in enumerate(inner if isinstance(inner, (list, tuple)) else [inner]):
+            yield from _dataset_components(item, f'{path}.{key}' + (
+                f'[{i}]' if isinstance(inner, (list, tuple)) else ''))
+    for where, cfg in _typed(dataset.get('pipeline'), f'{path}.pipeline'):
+        yield where, cfg, 'TRANSFORMS'
+
+
+def _runner_components(cfg: Any) -> Iterator[Tuple[str, Any, str]]:
+    """``(key path, component cfg, registry name)`` of what the Runner builds, and the
+    children of the generator (style guide: tokenizer, backbone, rollout, loss, ...)."""
+    simple = (('model', 'MODELS'), ('model.tokenizer', 'TOKENIZERS'),
+              ('model.backbone', 'BACKBONES'), ('model.rollout', 'ROLLOUTS'),
+              ('model.loss', 'LOSSES'), ('model.scale_schedule', 'TASK_UTILS'),
+              ('model.data_preprocessor', 'MODELS'), ('optim_wrapper', 'OPTIM_WRAPPERS'),
+              ('optim_wrapper.optimizer', 'OPTIMIZERS'), ('param_scheduler', 'PARAM_SCHEDULERS'),
+              ('custom_hooks', 'HOOKS'), ('visualizer', 'VISUALIZERS'),
+              ('visualizer.vis_backends', 'VISBACKENDS'), ('log_processor', 'LOG_PROCESSORS'),
+              ('train_cfg', 'LOOPS'), ('val_cfg', 'LOOPS'), ('test_cfg', 'LOOPS'),
+              ('val_evaluator', 'METRICS'), ('test_evaluator', 'METRICS'))
+    for path, registry in simple:
+        value: Any = cfg
+        for key in path.split('.'):
+            value = value.get(key) if isinstance(value, dict) else None
+        for where, component in _typed(value, path):
+            yield where, component, registry
+    for name, hook in (cfg.get('default_hooks') or {}).items():
+        for where, component in _typed(hook, f'default_hooks.{name}'):
+            yield where, component, 'HOOKS'
+    for split in ('train', 'val', 'test'):
+        loader = cfg.get(f'{split}_dataloader')
+        if isinstance(loader, dict):
+            yield from _dataset_components(loader.get('dataset'), f'{split}_dataloader.dataset')
+            for where, component in _typed(loader.get('sampler'), f'{split}_dataloader.sampler'):
+                yield where, component, 'DATA_SAMPLERS'
+
+
+def check_runner_config(cfg: Any) -> None:
+    """Refuse a training / testing config with a misspelt top-level key or an unknown type.
+
+    Checks the ``type`` of every component the MMEngine Runner builds (model,
+    datasets, transforms, samplers, hooks, loops, metrics, optimizer and its
+    wrapper, schedulers, visualizer) and of the generator's children
+    (tokenizer, backbone, rollout, loss, scale schedule, data preprocessor),
+    before anything is built or written. Top-level keys that are not Runner arguments are allowed (configs keep
+    helper variables there) unless they look like a misspelt Runner argument.
+
+    Args:
+        cfg (Config | dict): the merged config; ``sar_mm`` modules registered.
+
+    Raises:
+        KeyError: naming the key path, the unknown name, the closest
+            registered names and every registered name.
+    """
+    from sar_mm import registry as sar_mm_registry
+    cfg = cfg.to_dict() if hasattr(cfg, 'to_dict') else dict(cfg)  # Config is no dict
+    arguments = _runner_arguments()
+    for key in cfg:
+        if key in arguments:
+            continue
+        close = difflib.get_close_matches(key, arguments, n=1, cutoff=0.85)
+        if close:
+            raise KeyError(f'unknown top-level config key {key!r}: did you mean {close[0]!r}? '
+                           f'(the Runner would ignore it)')
+    for where, component, registry_name in _runner_components(cfg):
+        registry = getattr(sar_mm_registry, registry_name)
+        scope_name = component.get('_scope_')
+        obj_type = component['type']
+        if registry_name == 'METRICS' and obj_type == 'Evaluator':
+            registry = sar_mm_registry.EVALUATOR
+        lookup = obj_type if scope_name is None else f'{scope_name}.{obj_type}'
+        if registry.get(lookup) is None:
+            raise KeyError(unknown_type_message(obj_type, registry, where))

@@ -1,0 +1,35 @@
+"""Scenario 4f: a missing feature-extractor weight file fails when the metric is built.
+
+The metric is built with the evaluator, before a single image is sampled, so a
+50k-sample FID run never finds out after hours of sampling.
+"""
+from pathlib import Path
+
+import pytest
+import torch
+
+from sar_mm.evaluation.feature_extractor import FeatureExtractorWeightsNotFoundError
+from sar_mm.registry import METRICS
+
+
+def _fid_metric(reference: Path, **kwargs):
+    return METRICS.build(dict(type='TorchFidelityMetric', fid=True, isc=False, prc=False,
+                              reference=str(reference), **kwargs))
+
+
+def test_explicit_path_that_does_not_exist(tmp_path: Path):
+    missing = tmp_path / 'weights-inception-2015-12-05-6726825d.pth'
+    with pytest.raises(FeatureExtractorWeightsNotFoundError) as error:
+        _fid_metric(tmp_path, feature_extractor_weights_path=str(missing))
+    message = str(error.value)
+    assert f'not found at {missing}' in message
+    assert 'weights-inception-2015-12-05-6726825d.pth' in message  # what to fetch
+    assert 'sar_mm never downloads at run time' in message
+
+
+def test_empty_torch_hub_cache(tmp_path: Path, monkeypatch):
+    """No explicit path and nothing in $TORCH_HOME: the message says where to put the file."""
+    monkeypatch.setattr(torch.hub, 'get_dir', lambda: str(tmp_path / 'hub'))
+    expected = tmp_path / 'hub' / 'checkpoints' / 'weights-inception-2015-12-05-6726825d.pth'
+    with pytest.raises(FeatureExtractorWeightsNotFoundError, match=f'not found at {expected}'):
+        _fid_metric(tmp_path)
