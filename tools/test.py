@@ -43,6 +43,7 @@ from torch.utils.data import DataLoader
 from sar_mm.engine import setup_distributed, trust_checkpoint_path
 from sar_mm.evaluation import SampleFolderDataset, list_sample_indices, pack_sample_folder
 from sar_mm.registry import DATASETS, RUNNERS
+from sar_mm.utils.config_validation import check_runner_config
 from sar_mm.utils.setup_env import register_all_modules
 
 
@@ -109,8 +110,8 @@ def missing_sample_indices(save_dir: str, num_samples: int) -> List[int]:
     return missing[0]
 
 
-def score_folder(cfg: Config, save_dir: str, num_samples: int) -> dict:
-    """Run the config's ``test_evaluator`` over the finished sample folder.
+def score_folder(cfg: Config, evaluator: Evaluator, save_dir: str, num_samples: int) -> dict:
+    """Run ``evaluator`` (the config's ``test_evaluator``) over the finished sample folder.
 
     Every rank scores its share (``DefaultSampler``); the metric collects and
     deduplicates by ``sample_idx``.
@@ -122,7 +123,6 @@ def score_folder(cfg: Config, save_dir: str, num_samples: int) -> dict:
         sampler=DefaultSampler(dataset, shuffle=False),
         num_workers=cfg.test_dataloader.get('num_workers', 0),
         collate_fn=list)
-    evaluator = Evaluator(copy.deepcopy(cfg.test_evaluator))
     progress = ProgressBar(len(loader)) if is_main_process() else None
     for batch in loader:
         evaluator.process(data_samples=batch)
@@ -159,6 +159,7 @@ def main(argv: Optional[List[str]] = None) -> dict:
     args = parse_args(argv)
     register_all_modules(init_default_scope=False)
     cfg = merge_args(Config.fromfile(args.config), args)
+    check_runner_config(cfg)  # misspelt keys and unregistered types fail before any work
     trust_checkpoint_path(cfg.work_dir)
     for path in args.trust_checkpoint:
         trust_checkpoint_path(path)
@@ -172,8 +173,12 @@ def main(argv: Optional[List[str]] = None) -> dict:
         metrics = build_runner(cfg).test()
     else:
         init_default_scope(cfg.get('default_scope', 'sar_mm'))
+        # built before sampling: a bad metric config (e.g. a missing feature-extractor
+        # weight file) fails now, not after hours of sampling
+        evaluator = Evaluator(copy.deepcopy(cfg.test_evaluator)) if cfg.get('test_evaluator') \
+            else None
         num_samples = sample_to_folder(cfg, save_dir)
-        metrics = score_folder(cfg, save_dir, num_samples) if cfg.get('test_evaluator') else {}
+        metrics = {} if evaluator is None else score_folder(cfg, evaluator, save_dir, num_samples)
         if args.save_npz is not None and is_main_process():
             shape = pack_sample_folder(save_dir, args.save_npz, range(num_samples))
             print_log(f'wrote {args.save_npz}: arr_0 {shape}', logger='current')

@@ -1,12 +1,15 @@
 """Scenario 4f: a missing feature-extractor weight file fails when the metric is built.
 
 The metric is built with the evaluator, before a single image is sampled, so a
-50k-sample FID run never finds out after hours of sampling.
+50k-sample FID run never finds out after hours of sampling (``tools/test.py``
+builds the evaluator first in ``--save-dir`` mode too).
 """
+import importlib.util
 from pathlib import Path
 
 import pytest
 import torch
+from reliability_runs import ITER_CONFIG, REPO
 
 from sar_mm.evaluation.feature_extractor import FeatureExtractorWeightsNotFoundError
 from sar_mm.registry import METRICS
@@ -33,3 +36,26 @@ def test_empty_torch_hub_cache(tmp_path: Path, monkeypatch):
     expected = tmp_path / 'hub' / 'checkpoints' / 'weights-inception-2015-12-05-6726825d.pth'
     with pytest.raises(FeatureExtractorWeightsNotFoundError, match=f'not found at {expected}'):
         _fid_metric(tmp_path)
+
+
+def test_test_tool_fails_before_sampling(tmp_path: Path):
+    config = tmp_path / 'fid.py'
+    config.write_text(f"""
+_base_ = [{str(ITER_CONFIG)!r}]
+test_dataloader = dict(
+    batch_size=2, num_workers=0, sampler=dict(type='DefaultSampler', shuffle=False),
+    collate_fn=dict(type='default_collate'),
+    dataset=dict(type='ClassLabelDataset', num_classes=10, samples_per_class=5))
+test_cfg = dict(type='TestLoop')
+test_evaluator = dict(type='TorchFidelityMetric', fid=True, isc=False, prc=False,
+                      reference={str(tmp_path)!r},
+                      feature_extractor_weights_path={str(tmp_path / 'missing.pth')!r})
+""")
+    spec = importlib.util.spec_from_file_location('sar_mm_test_tool', REPO / 'tools' / 'test.py')
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    save_dir = tmp_path / 'samples'
+    with pytest.raises(FeatureExtractorWeightsNotFoundError, match='missing.pth'):
+        tool.main([str(config), str(tmp_path / 'never_loaded.pth'), '--work-dir',
+                   str(tmp_path / 'work'), '--save-dir', str(save_dir)])
+    assert not save_dir.exists()  # not one sample was drawn
