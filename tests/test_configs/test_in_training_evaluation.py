@@ -59,49 +59,70 @@ def test_sar_configs_evaluate_during_training(name):
     assert grid.type == 'SampleGridHook' and grid.labels == GRID_LABELS and grid.show_scales
 
 
-def test_tiny_run_computes_fid_keeps_best_and_writes_grids(tmp_path: Path):
-    real = tmp_path / 'real'
-    write_png_folder(real, random_images(8, size=IMAGE_SIZE, seed=3))
-    stats = tmp_path / 'fid_stats.npz'
-    _make_fid_ref_stats(real, stats)
-
+def _tiny_run(work_dir: Path, stats: Path, evaluate: bool) -> list:
+    """Train the shrunk flexvar_d16_sar.py for 2 epochs x 2 iterations; returns the logs."""
     cfg = Config.fromfile(str(REPO / 'configs' / 'sar' / 'flexvar_d16_sar.py'))
     cfg.model = tiny_model_cfg(cfg)
     # GroupNorm(32) over 32 channels rejects the 1 x 1 scale of one sample (the grid
     # decodes every scale of each seed on its own); 64 channels pass, as real sizes do
     cfg.model.tokenizer.ch = 64
+    # random flips in the main process: any random number the evaluation drew from
+    # the global RNGs would change the training batches
     cfg.train_dataloader = dict(
         batch_size=2,
         num_workers=0,
         sampler=dict(type='DefaultSampler', shuffle=True),
         collate_fn=dict(type='default_collate'),
         dataset=dict(type='SyntheticShapesDataset', num_samples=4, image_size=IMAGE_SIZE,
-                     seed=0, pipeline=[dict(type='PackGeneratorInputs')]))
-    cfg.val_dataloader.update(batch_size=4, num_workers=0)
-    cfg.val_dataloader.dataset.update(num_classes=2, samples_per_class=3)
-    cfg.val_evaluator.update(reference=str(stats), feature_extractor=TINY_EXTRACTOR,
-                             feature_extractor_weights_path=None, device='cpu')
-    cfg.custom_hooks[0].interval = 2
+                     seed=0, pipeline=[dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+                                       dict(type='PackGeneratorInputs')]))
+    if evaluate:
+        cfg.val_dataloader.update(batch_size=4, num_workers=0)
+        cfg.val_dataloader.dataset.update(num_classes=2, samples_per_class=3)
+        cfg.val_evaluator.update(reference=str(stats), feature_extractor=TINY_EXTRACTOR,
+                                 feature_extractor_weights_path=None, device='cpu')
+        cfg.custom_hooks[0].interval = 2
+    else:  # the override the config's header documents
+        cfg.merge_from_dict({'val_dataloader': None, 'val_evaluator': None, 'val_cfg': None,
+                             'default_hooks.checkpoint.save_best': None})
+        cfg.custom_hooks = []
     cfg.train_cfg.max_epochs = 2
     cfg.param_scheduler[0].end = 2
     cfg.visualizer.vis_backends = [dict(type='LocalVisBackend')]
     cfg.default_hooks.logger.interval = 1
+    cfg.log_processor.window_size = 1
     cfg.load_from = None
-    cfg.work_dir = str(tmp_path / 'work')
+    cfg.work_dir = str(work_dir)
     cfg.launcher = 'none'
-
     register_all_modules(init_default_scope=False)
     DefaultScope._instance_dict.clear()  # the Runner sets up its own default scope
-    runner = Runner.from_cfg(cfg)
-    runner.train()
+    Runner.from_cfg(cfg).train()
+    return [json.loads(line) for path in work_dir.glob('*/vis_data/scalars.json')
+            for line in path.read_text().splitlines()]
 
+
+@pytest.fixture
+def one_thread():
+    """Tiny models run much faster single-threaded on a shared CPU."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_tiny_run_computes_fid_keeps_best_and_writes_grids(tmp_path: Path, one_thread):
+    real = tmp_path / 'real'
+    write_png_folder(real, random_images(8, size=IMAGE_SIZE, seed=3))
+    stats = tmp_path / 'fid_stats.npz'
+    _make_fid_ref_stats(real, stats)
     work = tmp_path / 'work'
-    logged = [json.loads(line) for path in work.glob('*/vis_data/scalars.json')
-              for line in path.read_text().splitlines()]
-    fids = [row[cfg.default_hooks.checkpoint.save_best] for row in logged
-            if cfg.default_hooks.checkpoint.save_best in row]
+    logged = _tiny_run(work, stats, evaluate=True)
+
+    key = Config.fromfile(str(REPO / 'configs' / 'sar' / 'flexvar_d16_sar.py')) \
+        .default_hooks.checkpoint.save_best
+    fids = [row[key] for row in logged if key in row]
     assert len(fids) == 2 and all(np.isfinite(fids)), fids
-    best_epoch = 1 + int(np.argmin(fids))
+    best_epoch = 1 + int(np.argmin(fids))  # the first of equal scores stays the best
     best = sorted(p.name for p in work.glob('best_*.pth'))
     assert best == [f'best_fidelity_frechet_inception_distance_epoch_{best_epoch}.pth']
     state = torch.load(work / best[0], map_location='cpu', weights_only=False)  # written here
@@ -114,3 +135,10 @@ def test_tiny_run_computes_fid_keeps_best_and_writes_grids(tmp_path: Path):
     grid = np.asarray(Image.open(grids[-1]).convert('RGB'))
     tile = IMAGE_SIZE + 2  # make_grid pads 2 px around and between tiles
     assert grid.shape == (len(TINY_PATCH_NUMS) * tile + 2, len(GRID_LABELS) * tile + 2, 3)
+
+    # validation and grids leave the training run unchanged
+    plain = _tiny_run(tmp_path / 'plain', stats, evaluate=False)
+    assert not list((tmp_path / 'plain').glob('best_*.pth'))
+    losses = [(row['iter'], row['loss']) for row in logged if 'loss' in row]
+    assert len(losses) == 4
+    assert losses == [(row['iter'], row['loss']) for row in plain if 'loss' in row]

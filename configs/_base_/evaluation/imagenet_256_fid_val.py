@@ -19,7 +19,10 @@ val_dataloader = dict(
     batch_size=32,
     num_workers=2,
     persistent_workers=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
+    # An explicit seed: with ``diff_rank_seed`` the Runner leaves it None and the
+    # sampler would draw one from the global NumPy RNG when the val loop is built,
+    # shifting the training run's random streams.
+    sampler=dict(type='DefaultSampler', shuffle=False, seed=0),
     collate_fn=dict(type='default_collate'),
     dataset=dict(type='ClassLabelDataset', num_classes=1000, samples_per_class=5, base_seed=0),
 )
