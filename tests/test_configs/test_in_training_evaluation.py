@@ -21,6 +21,7 @@ from PIL import Image
 from test_build_all_configs import TINY_PATCH_NUMS, tiny_model_cfg
 from tiny_feature_extractor import TINY_EXTRACTOR, random_images, write_png_folder
 
+from sar_mm.utils.config_validation import check_runner_config
 from sar_mm.utils.setup_env import register_all_modules
 
 REPO = Path(__file__).resolve().parents[2]
@@ -43,6 +44,8 @@ def _make_fid_ref_stats(image_dir: Path, out: Path) -> None:
 def test_sar_configs_evaluate_during_training(name):
     """Every SAR/TF-continuation config validates FID each epoch and keeps the best checkpoint."""
     cfg = Config.fromfile(str(REPO / name))
+    register_all_modules(init_default_scope=False)
+    check_runner_config(cfg)  # what tools/train.py checks first: types, top-level keys
     assert cfg.train_cfg.val_interval == 1
     assert cfg.val_cfg.type == 'ValLoop'
     assert cfg.val_dataloader.dataset.type == 'ClassLabelDataset'
