@@ -1,18 +1,22 @@
-"""Compute FID reference statistics (mu, sigma) of a folder of real images.
+"""Compute FID reference statistics (mu, sigma) of real images.
 
 Usage:
-    python tools/analysis_tools/make_fid_ref_stats.py IMAGE_DIR OUT.npz
+    python tools/analysis_tools/make_fid_ref_stats.py IMAGES OUT.npz
         [--feature-weights PATH] [--feature-extractor NAME] [--size 256]
         [--save-images] [--batch-size 64] [--device cpu|cuda]
 
-Every image under IMAGE_DIR (recursively; png/jpg/jpeg) is centre-cropped to
-``--size`` with ADM's ``center_crop_arr`` (``--size 0`` keeps images as they
-are; they must then share one size), passed through the feature extractor
-(torch-fidelity's Inception by default, weights from ``--feature-weights`` or
-torch-fidelity's cache; nothing is downloaded), and the statistics are written
-with the extractor name and layer, which ``TorchFidelityMetric`` checks.
-``--save-images`` also stores the cropped images as ``arr_0`` (N, H, W, 3), the
-ADM reference-batch layout, so the file can serve precision/recall too.
+IMAGES is a folder or an ADM reference batch (``.npz`` with ``arr_0`` uint8
+(N, H, W, 3), e.g. ``VIRTUAL_imagenet256_labeled.npz``). Every image under a
+folder (recursively; png/jpg/jpeg) is centre-cropped to ``--size`` with ADM's
+``center_crop_arr`` (``--size 0`` keeps images as they are; they must then
+share one size); the images of an ``.npz`` are already cropped and are used as
+they are (``--size`` must be 0 or their side). The images pass through the
+feature extractor (torch-fidelity's Inception by default, weights from
+``--feature-weights`` or torch-fidelity's cache; nothing is downloaded), and
+the statistics are written with the extractor name and layer, which
+``TorchFidelityMetric`` checks. ``--save-images`` also stores the images as
+``arr_0`` (N, H, W, 3), the ADM reference-batch layout, so the file can serve
+precision/recall too.
 """
 import argparse
 import os.path as osp
@@ -27,7 +31,8 @@ from torch_fidelity.metric_fid import fid_features_to_statistics
 from torch_fidelity.utils import (get_featuresdict_from_dataset, glob_samples_paths,
                                   resolve_feature_layer_for_metric)
 
-from sar_mm.evaluation import build_feature_extractor, center_crop_arr, save_reference_statistics
+from sar_mm.evaluation import (NpzImageDataset, build_feature_extractor, center_crop_arr,
+                               save_reference_statistics)
 
 
 class CenterCropFolder(Dataset):
@@ -50,9 +55,25 @@ class CenterCropFolder(Dataset):
         return torch.from_numpy(self.array(index).copy()).permute(2, 0, 1)  # (3, H, W)
 
 
+def real_images(path: str, size: int) -> Dataset:
+    """uint8 (3, H, W) images of a folder (ADM centre crop to ``size``) or an ADM ``.npz``."""
+    if osp.isfile(path) and path.endswith('.npz'):
+        dataset = NpzImageDataset(path)
+        side = dataset.images.shape[1:3]  # (N, H, W, 3) -> (H, W)
+        if size and tuple(side) != (size, size):
+            raise ValueError(f'{path} holds {side[0]} x {side[1]} images; --size {size} would '
+                             'need them cropped again (pass --size 0 to use them as they are)')
+        return dataset
+    files = glob_samples_paths(path, True, 'png,jpg,jpeg', verbose=False)
+    if not files:
+        raise FileNotFoundError(f'No png/jpg/jpeg image under {path}')
+    return CenterCropFolder(files, size)
+
+
 def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='FID reference statistics of an image folder')
-    parser.add_argument('image_dir', help='folder of real images (searched recursively)')
+    parser.add_argument('image_dir', help='folder of real images (searched recursively) or an '
+                        'ADM reference batch .npz (arr_0)')
     parser.add_argument('out', help='output .npz')
     parser.add_argument('--feature-weights', help='feature-extractor weight file')
     parser.add_argument('--feature-extractor', default='inception-v3-compat',
@@ -69,14 +90,11 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
 def main(argv: Optional[List[str]] = None) -> dict:
     """Run the tool; returns dict(mu=(D,), sigma=(D, D), num_images=N)."""
     args = parse_args(argv)
-    files = glob_samples_paths(args.image_dir, True, 'png,jpg,jpeg', verbose=False)
-    if not files:
-        raise FileNotFoundError(f'No png/jpg/jpeg image under {args.image_dir}')
+    dataset = real_images(args.image_dir, args.size)
     layer = resolve_feature_layer_for_metric('fid', feature_extractor=args.feature_extractor)
     extractor = build_feature_extractor(args.feature_extractor, [layer], args.feature_weights,
                                         args.device)
-    dataset = CenterCropFolder(files, args.size)
-    print(f'{len(files)} images, {args.feature_extractor} features "{layer}"', file=sys.stderr)
+    print(f'{len(dataset)} images, {args.feature_extractor} features "{layer}"', file=sys.stderr)
     features = get_featuresdict_from_dataset(
         dataset,
         extractor,
@@ -85,11 +103,14 @@ def main(argv: Optional[List[str]] = None) -> dict:
         save_cpu_ram=False,
         verbose=True)[layer]
     stats = fid_features_to_statistics(features)
-    images = np.stack([dataset.array(i) for i in range(len(dataset))]) if args.save_images else None
+    images = None
+    if args.save_images:
+        images = (dataset.images if isinstance(dataset, NpzImageDataset) else
+                  np.stack([dataset.array(i) for i in range(len(dataset))]))  # (N, H, W, 3)
     save_reference_statistics(args.out, stats['mu'], stats['sigma'], args.feature_extractor,
-                              layer, len(files), images)
+                              layer, len(dataset), images)
     print(f'wrote {osp.abspath(args.out)}', file=sys.stderr)
-    return dict(mu=stats['mu'], sigma=stats['sigma'], num_images=len(files))
+    return dict(mu=stats['mu'], sigma=stats['sigma'], num_images=len(dataset))
 
 
 if __name__ == '__main__':
