@@ -1,4 +1,4 @@
-"""make_fid_ref_stats.py on an ADM reference batch (.npz with arr_0) equals the same images as PNGs."""
+"""make_fid_ref_stats.py on an ADM reference batch (.npz, arr_0) equals the same images as PNGs."""
 import importlib.util
 from pathlib import Path
 
