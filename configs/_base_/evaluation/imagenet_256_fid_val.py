@@ -8,9 +8,11 @@
 #   train_cfg = dict(val_interval=1)
 #   default_hooks = dict(checkpoint=dict(save_best=val_fid_key, rule='less'))
 # Files to provide (the metric checks both when training starts):
-#   data/fid_stats/adm_in256_stats.npz   reference statistics, e.g.
-#       python tools/analysis_tools/make_fid_ref_stats.py <ADM reference images or
-#       ImageNet val> data/fid_stats/adm_in256_stats.npz
+#   data/fid_stats/adm_in256_stats.npz   reference statistics of the ADM reference
+#       batch (or of an ImageNet val folder, ADM centre crop):
+#       python tools/analysis_tools/make_fid_ref_stats.py \
+#           data/imagenet/VIRTUAL_imagenet256_labeled.npz data/fid_stats/adm_in256_stats.npz \
+#           --feature-weights checkpoints/weights-inception-2015-12-05-6726825d.pth
 #   checkpoints/weights-inception-2015-12-05-6726825d.pth   (Inception weights)
 # Training without in-training evaluation:
 #   --cfg-options val_dataloader=None val_evaluator=None val_cfg=None
