@@ -3,7 +3,7 @@
 Both ranks are started directly (``--launcher pytorch`` with the torchrun
 environment) rather than under torchrun, whose agent would tear the job down
 itself: here nothing but the surviving rank's own error handling and the
-collective timeout from ``env_cfg.dist_cfg.timeout`` (10 s) can end it.
+collective timeout from ``env_cfg.dist_cfg.timeout`` (5 s) can end it.
 
 - dead: rank 1 is SIGKILLed in the middle of training; rank 0's next collective
   sees the closed connection.
@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from reliability_runs import ITER_CONFIG, REPO, env, train_cmd, wait_for
 
-TIMEOUT_S = 10
+TIMEOUT_S = 5
 BOUND_S = TIMEOUT_S + 50  # timeout, then exiting (workers, logs) on a loaded CI machine
 
 

@@ -13,8 +13,12 @@ import shutil
 from pathlib import Path
 
 import torch
+from mmengine.config import Config
+from mmengine.runner import Runner
 from reliability_runs import (EPOCH_CONFIG, ITER_CONFIG, checkpoint_iter, logged, resumed_iter,
                               run, sigkill, start, train_cmd, wait_for)
+
+from sar_mm.engine import trust_checkpoint_path
 
 
 def _load(path: Path) -> dict:
@@ -54,6 +58,19 @@ def test_sigkill_then_resume_auto_repeats_the_uninterrupted_run(reference_run: P
     _assert_same_state(_load(work_dir / 'iter_8.pth'), _load(reference_run / 'iter_8.pth'))
 
 
+def _epoch_run(work_dir: Path, resume_from: Path = None) -> Runner:
+    """The epoch-based tiny SAR config, a checkpoint after every iteration, in this process."""
+    cfg = Config.fromfile(EPOCH_CONFIG)
+    cfg.work_dir = str(work_dir)
+    cfg.default_hooks.checkpoint.update(by_epoch=False, interval=1, max_keep_ckpts=4)
+    if resume_from is not None:
+        cfg.resume, cfg.load_from = True, str(resume_from)
+    trust_checkpoint_path(str(work_dir))
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    return runner
+
+
 def test_epoch_loop_resumes_inside_an_epoch(tmp_path: Path):
     """An epoch-based run checkpointed after every iteration, resumed after iteration 3.
 
@@ -62,22 +79,17 @@ def test_epoch_loop_resumes_inside_an_epoch(tmp_path: Path):
     did. (MMEngine's own loop restarts the epoch: it trains iterations 4 and 5
     on other batches.)
     """
-    options = ['--cfg-options', 'default_hooks.checkpoint.by_epoch=False',
-               'default_hooks.checkpoint.interval=1', 'default_hooks.checkpoint.max_keep_ckpts=4']
     reference_dir = tmp_path / 'uninterrupted'
-    run(train_cmd(EPOCH_CONFIG, reference_dir, *options))
+    _epoch_run(reference_dir)
     work_dir = tmp_path / 'resumed'
     work_dir.mkdir()
     shutil.copy(reference_dir / 'iter_3.pth', work_dir)
-    result = run(train_cmd(EPOCH_CONFIG, work_dir, '--resume', 'auto', *options))
-    assert resumed_iter(result.stdout + result.stderr) == 3
+    runner = _epoch_run(work_dir, resume_from=work_dir / 'iter_3.pth')
+    assert runner.iter == 4
     reference, resumed = logged(reference_dir), logged(work_dir)
     assert sorted(reference) == [1, 2, 3, 4]
     assert sorted(resumed) == [4]
     assert resumed[4] == reference[4]
-    _assert_model_equal(_load(work_dir / 'iter_4.pth'), _load(reference_dir / 'iter_4.pth'))
-
-
-def _assert_model_equal(resumed: dict, reference: dict) -> None:
-    for key, value in reference['state_dict'].items():
-        assert torch.equal(resumed['state_dict'][key], value), key
+    resumed_state = _load(work_dir / 'iter_4.pth')['state_dict']
+    for key, value in _load(reference_dir / 'iter_4.pth')['state_dict'].items():
+        assert torch.equal(resumed_state[key], value), key
