@@ -282,6 +282,7 @@ class FlexVARTransformer(BaseScaleTransformer):
         B, L = label_B.shape[0], sum(pn * pn for pn in pns)
         for block in self.blocks:
             block.attn.enable_kv_cache(B, L, cond_BD.dtype, cond_BD.device)
+            block.reuse_modulation(True)
         return cond_BD.unsqueeze(1) + self.pos_start + self.scale_positions(pns[0])
 
     def ar_step(self, x_BlC: torch.Tensor, label_B: torch.Tensor) -> torch.Tensor:
@@ -302,9 +303,10 @@ class FlexVARTransformer(BaseScaleTransformer):
         return self.word_embed(x_BlCv) + self.scale_positions(int(patch_nums[si]))
 
     def ar_end(self) -> None:
-        """Free the KV caches."""
+        """Free the KV caches and the kept AdaLN modulations."""
         for block in self.blocks:
             block.attn.disable_kv_cache()
+            block.reuse_modulation(False)
 
     def no_weight_decay_names(self) -> Sequence[str]:
         return ('pos_start', 'pos_1LC')

@@ -148,6 +148,9 @@ class AdaLNSelfAttn(nn.Module):
     ``(gamma1, gamma2, scale1, scale2, shift1, shift2) = ada_lin(cond)``;
     ``x += attn(LN(x)(1+scale1)+shift1) * gamma1``;
     ``x += ffn(LN(x)(1+scale2)+shift2) * gamma2``.
+
+    During KV-cached sampling the condition is the same at every step, so
+    :meth:`reuse_modulation` lets the block compute ``ada_lin(cond)`` once.
     """
 
     def __init__(self, embed_dim: int, cond_dim: int, num_heads: int, mlp_ratio: float = 4.0,
@@ -160,11 +163,26 @@ class AdaLNSelfAttn(nn.Module):
         self.ffn = FFN(embed_dim, round(embed_dim * mlp_ratio))
         self.ln_wo_grad = nn.LayerNorm(embed_dim, eps=norm_eps, elementwise_affine=False)
         self.ada_lin = nn.Sequential(nn.SiLU(inplace=False), nn.Linear(cond_dim, 6 * embed_dim))
+        self._reuse_modulation = False
+        self._modulation: Optional[torch.Tensor] = None
+
+    def reuse_modulation(self, enabled: bool) -> None:
+        """Keep the first ``ada_lin(cond)`` computed after this call and reuse it.
+
+        For KV-cached sampling only (every step has the same condition);
+        ``False`` drops the kept value and recomputes it at every call again.
+        """
+        self._reuse_modulation = enabled
+        self._modulation = None
 
     def forward(self, x: torch.Tensor, cond_BD: torch.Tensor,
                 attn_bias: Optional[torch.Tensor]) -> torch.Tensor:
         """x: (B, L, C); cond_BD: (B, D); returns (B, L, C)."""
-        ada = self.ada_lin(cond_BD).view(-1, 1, 6, self.C)  # (B, 1, 6, C)
+        ada = self._modulation
+        if ada is None:
+            ada = self.ada_lin(cond_BD).view(-1, 1, 6, self.C)  # (B, 1, 6, C)
+            if self._reuse_modulation:
+                self._modulation = ada
         gamma1, gamma2, scale1, scale2, shift1, shift2 = ada.unbind(2)
         h = self.ln_wo_grad(x).mul(scale1.add(1)).add_(shift1)
         x = x + self.drop_path(self.attn(h, attn_bias).mul_(gamma1))

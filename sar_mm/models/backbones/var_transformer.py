@@ -247,6 +247,7 @@ class VARTransformer(BaseScaleTransformer):
         max_len = sum(pn ** 2 for pn in pns)
         for block in self.blocks:
             block.attn.enable_kv_cache(B, max_len, self.pos_1LC.dtype, self.pos_1LC.device)
+            block.reuse_modulation(True)
         self._ar_patch_nums = pns
         cond_BD = self.class_emb(label_B)  # (B, C)
         return (cond_BD.unsqueeze(1) + self.pos_start.expand(B, -1, -1)
@@ -276,9 +277,10 @@ class VARTransformer(BaseScaleTransformer):
         return self.word_embed(x_BlCv.float()) + self._lvl_pos()[:, begin:end]
 
     def ar_end(self) -> None:
-        """Free the KV caches."""
+        """Free the KV caches and the kept AdaLN modulations."""
         for block in self.blocks:
             block.attn.disable_kv_cache()
+            block.reuse_modulation(False)
         self._ar_patch_nums = None
 
     def no_weight_decay_names(self) -> List[str]:

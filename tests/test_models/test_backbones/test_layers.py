@@ -4,7 +4,7 @@ import torch.nn.functional as F
 
 from sar_mm.models.backbones import FlexVARTransformer
 from sar_mm.models.backbones.flexvar_transformer import block_causal_bias
-from sar_mm.models.backbones.layers import SelfAttention, attention_dtype
+from sar_mm.models.backbones.layers import AdaLNSelfAttn, SelfAttention, attention_dtype
 
 
 def test_attention_dtype_follows_autocast():
@@ -71,3 +71,40 @@ def test_masks_are_cached_per_dtype():
         assert model.attn_bias([1, 2], cpu) is bf16
     assert bf16.dtype is torch.bfloat16 and torch.equal(bf16.float(), fp32)
     assert model.attn_bias([1, 2], cpu, torch.bfloat16) is bf16
+
+
+def test_reused_modulation_is_computed_once_and_changes_nothing():
+    torch.manual_seed(0)
+    block = AdaLNSelfAttn(64, 64, 4).eval()
+    with torch.no_grad():
+        block.ada_lin[-1].weight.normal_()
+    calls = []
+    block.ada_lin.register_forward_hook(lambda *args: calls.append(1))
+    cond, xs = torch.randn(2, 64), [torch.randn(2, 1, 64), torch.randn(2, 4, 64)]
+
+    def run_steps():
+        block.attn.enable_kv_cache(2, 5, torch.float32, cond.device)
+        outs = [block(x, cond, None) for x in xs]
+        block.attn.disable_kv_cache()
+        return outs
+
+    with torch.no_grad():
+        plain = run_steps()
+        assert len(calls) == 2
+        block.reuse_modulation(True)
+        reused = run_steps()
+        assert len(calls) == 3
+        block.reuse_modulation(False)
+        assert block._modulation is None
+    assert all(torch.equal(a, b) for a, b in zip(plain, reused))
+
+
+def test_sampling_backbones_reuse_and_release_the_modulation():
+    model = FlexVARTransformer(depth=2, num_classes=4, vocab_size=8, cvae=4, pos_grid_size=4)
+    model.eval()
+    with torch.no_grad():
+        x = model.ar_begin(torch.tensor([0, 4]), [1, 2])
+        model.ar_step(x, torch.tensor([0, 4]))
+        assert all(b._modulation is not None for b in model.blocks)
+        model.ar_end()
+    assert all(b._modulation is None and not b._reuse_modulation for b in model.blocks)
