@@ -123,8 +123,9 @@ def check_runner_config(cfg: Any) -> None:
     datasets, transforms, samplers, hooks, loops, metrics, optimizer and its
     wrapper, schedulers, visualizer) and of the generator's children
     (tokenizer, backbone, rollout, loss, scale schedule, data preprocessor),
-    before anything is built or written. Top-level keys that are not Runner arguments are allowed (configs keep
-    helper variables there) unless they look like a misspelt Runner argument.
+    before anything is built or written. Top-level keys that are not Runner
+    arguments are allowed (configs keep helper variables there) unless they look
+    like a misspelt Runner argument.
 
     Args:
         cfg (Config | dict): the merged config; ``sar_mm`` modules registered.

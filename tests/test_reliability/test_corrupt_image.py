@@ -1,4 +1,4 @@
-"""Scenario 4b: corrupt JPEG files name themselves; with ``skip_corrupt`` they are skipped and counted.
+"""Scenario 4b: a corrupt JPEG names itself; with ``skip_corrupt`` it is skipped and counted.
 
 Corruptions: a JPEG cut off mid-stream (an interrupted copy), one whose header
 was zeroed after the start-of-image marker (a bad block) and a JPEG marker

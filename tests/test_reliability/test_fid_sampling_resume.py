@@ -1,4 +1,4 @@
-"""Scenario 7: FID sampling killed mid-way resumes into ``--save-dir`` without redoing or duplicating.
+"""Scenario 7: killed FID sampling resumes into ``--save-dir``, redoing and duplicating nothing.
 
 The interrupted ``tools/test.py`` run is SIGKILLed by an injected ``os.replace``
 at the moment it would publish sample 7: the PNG data of sample 7 is written
@@ -7,7 +7,6 @@ missing samples 7..19, leave samples 0..6 untouched, and produce the same
 images as an uninterrupted sampler (each sample depends only on its label and
 seed).
 """
-import os
 import signal
 import subprocess
 import sys

@@ -48,7 +48,8 @@ def test_tokenizer_is_unchanged_by_a_sar_run(tmp_path: Path):
     assert watch.requires_grad == [False] * 3
     assert watch.has_grad == [False] * 3
     tokenizer_params = {id(p) for p in runner.model.tokenizer.parameters()}
-    optimized = [p for group in runner.optim_wrapper.optimizer.param_groups for p in group['params']]
+    groups = runner.optim_wrapper.optimizer.param_groups
+    optimized = [p for group in groups for p in group['params']]
     assert optimized and not tokenizer_params & {id(p) for p in optimized}
 
     after = runner.model.tokenizer.state_dict()
