@@ -1,8 +1,10 @@
-"""Models: generators, tokenizers, backbones, rollout strategies and losses.
+"""Models: generators, tokenizers, backbones, rollout strategies, losses and the
+evaluation classifiers.
 
 Importing this package registers every component.
 """
-from . import backbones, data_preprocessors, generators, losses, rollouts, tokenizers, utils
+from . import (backbones, classifiers, data_preprocessors, generators, losses, rollouts,
+               tokenizers, utils)
 
-__all__ = ['backbones', 'data_preprocessors', 'generators', 'losses', 'rollouts', 'tokenizers',
-           'utils']
+__all__ = ['backbones', 'classifiers', 'data_preprocessors', 'generators', 'losses', 'rollouts',
+           'tokenizers', 'utils']
