@@ -1,0 +1,35 @@
+# Teacher-forcing pretraining of the tiny FlexVAR on 32 px synthetic shapes
+# (tools/run_toy.py, stage 3): FlexVAR's random schedule scaled to a largest
+# scale of 8, batch 64, 10 epochs x 100 iterations, AdamW 1e-3 (0.9, 0.95),
+# wd 0.05 without decay on 1-D/bias/positions/scale_mul, clip 2.0, the lin0
+# shape of tf_pretrain.py, bf16 autocast on CPU. Starts from the trained
+# tokenizer: ``load_from`` holds only ``tokenizer.*`` keys, so the strict
+# checkpoint check leaves ``backbone.*`` out (it keeps its initialisation);
+# tools/run_toy.py passes the checkpoint of its own tokenizer stage.
+_base_ = [
+    '../_base_/models/flexvar_tiny_shapes.py',
+    '../_base_/datasets/synthetic_shapes_32.py',
+    '../_base_/schedules/tf_pretrain.py',
+    '../_base_/default_runtime.py',
+]
+
+train_dataloader = dict(batch_size=64, num_workers=1, dataset=dict(num_samples=6400))
+
+max_epochs = 10
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs)
+optim_wrapper = dict(type='AmpOptimWrapper', optimizer=dict(lr=1e-3))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.005, end_factor=1.0, by_epoch=True, begin=0, end=1,
+         convert_to_iter_based=True),
+    dict(type='LinearLR', start_factor=1.0, end_factor=0.1, by_epoch=True, begin=1,
+         end=max_epochs, convert_to_iter_based=True),
+]
+
+default_hooks = dict(
+    logger=dict(interval=10),
+    checkpoint=dict(max_keep_ckpts=1),
+    strict_checkpoint=dict(ignore_prefixes=('backbone.', )))
+log_processor = dict(window_size=10)
+visualizer = dict(vis_backends=[dict(type='LocalVisBackend')])
+
+load_from = 'work_dirs/toy/vqvae_tiny_shapes/epoch_6.pth'

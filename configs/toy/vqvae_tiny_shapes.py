@@ -1,0 +1,39 @@
+# Tokenizer of the toy pipeline: the tiny FlexVQVAE of
+# _base_/models/flexvar_tiny_shapes.py trained as a VQ autoencoder on 32 px
+# synthetic shapes (VQTokenizerTrainer: L2-normalised nearest code, straight-
+# through estimator; VQLoss: L2 reconstruction + codebook + 0.25 commitment).
+# Its checkpoint keys are ``tokenizer.*``, so the FlexVAR configs start from it
+# with ``load_from``. 6 epochs x 100 iterations of 64 images, AdamW 2e-3 with a
+# short warmup and a linear decay, bf16 autocast on CPU.
+_base_ = [
+    '../_base_/models/flexvar_tiny_shapes.py',
+    '../_base_/datasets/synthetic_shapes_32.py',
+    '../_base_/default_runtime.py',
+]
+
+model = dict(
+    _delete_=True,
+    type='VQTokenizerTrainer',
+    tokenizer={{_base_.tokenizer}},
+    loss=dict(type='VQLoss', rec_loss_type='l2', rec_weight=1.0, codebook_weight=1.0,
+              commitment_weight=0.25),
+    data_preprocessor=dict(type='GeneratorDataPreprocessor'))
+
+train_dataloader = dict(batch_size=64, num_workers=1, dataset=dict(num_samples=6400))
+
+max_epochs = 6
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs)
+optim_wrapper = dict(
+    type='AmpOptimWrapper',
+    optimizer=dict(type='AdamW', lr=2e-3, betas=(0.9, 0.95), weight_decay=0.0),
+    clip_grad=dict(max_norm=1.0))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.05, end_factor=1.0, by_epoch=True, begin=0, end=1,
+         convert_to_iter_based=True),
+    dict(type='LinearLR', start_factor=1.0, end_factor=0.05, by_epoch=True, begin=1,
+         end=max_epochs, convert_to_iter_based=True),
+]
+
+default_hooks = dict(logger=dict(interval=10), checkpoint=dict(max_keep_ckpts=1))
+log_processor = dict(window_size=10)
+visualizer = dict(vis_backends=[dict(type='LocalVisBackend')])
