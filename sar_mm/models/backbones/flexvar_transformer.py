@@ -17,7 +17,8 @@ import torch.nn.functional as F
 
 from sar_mm.registry import BACKBONES
 from .base_backbone import BaseScaleTransformer
-from .layers import AdaLNBeforeHead, AdaLNSelfAttn, attention_dtype
+from .layers import (AdaLNBeforeHead, AdaLNSelfAttn, attention_dtype, compiled_run_blocks,
+                     run_blocks)
 
 __all__ = ['FlexVARTransformer']
 
@@ -76,6 +77,10 @@ class FlexVARTransformer(BaseScaleTransformer):
             (the ``alng`` of the release scripts).
         init_head (float): init multiplier of the classifier head.
         mask_cache_size (int): number of schedules whose masks are kept.
+        compile_blocks (bool): run the blocks through ``torch.compile``
+            (:func:`~sar_mm.models.backbones.layers.compiled_run_blocks`) in
+            training and sampling; off by default (see ``docs/benchmarks.md``
+            for where it pays off).
     """
 
     def __init__(self,
@@ -92,8 +97,10 @@ class FlexVARTransformer(BaseScaleTransformer):
                  init_adaln: float = 0.5,
                  init_adaln_gamma: Optional[float] = None,
                  init_head: float = 0.02,
-                 mask_cache_size: int = 16) -> None:
+                 mask_cache_size: int = 16,
+                 compile_blocks: bool = False) -> None:
         super().__init__()
+        self.compile_blocks = compile_blocks
         self.depth = depth
         self.embed_dim = C = 64 * depth
         self.num_heads = depth
@@ -206,9 +213,8 @@ class FlexVARTransformer(BaseScaleTransformer):
 
     def _run_blocks(self, x_BLC: torch.Tensor, cond_BD: torch.Tensor,
                     attn_bias: Optional[torch.Tensor]) -> torch.Tensor:
-        for block in self.blocks:
-            x_BLC = block(x_BLC, cond_BD, attn_bias)
-        return x_BLC
+        runner = compiled_run_blocks() if self.compile_blocks else run_blocks
+        return runner(self.blocks, x_BLC, cond_BD, attn_bias)
 
     def get_logits(self, h_BLC: torch.Tensor, cond_BD: torch.Tensor) -> torch.Tensor:
         """``head(head_nm(h, cond))`` (no float casts, quirk 20): (B, L, V)."""

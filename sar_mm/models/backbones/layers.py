@@ -4,15 +4,17 @@ Implements the AdaLN self-attention block of VAR (``models/basic_var.py``), also
 used unchanged by FlexVAR and SAR. Attribute names follow the official code so
 that checkpoints convert with a prefix only (fixtures README, quirks 1-4).
 """
+import functools
 import math
-from typing import Optional
+from typing import Callable, Optional
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 __all__ = [
-    'attention_dtype', 'DropPath', 'FFN', 'SelfAttention', 'AdaLNSelfAttn', 'AdaLNBeforeHead'
+    'attention_dtype', 'run_blocks', 'compiled_run_blocks', 'DropPath', 'FFN', 'SelfAttention',
+    'AdaLNSelfAttn', 'AdaLNBeforeHead'
 ]
 
 
@@ -26,6 +28,24 @@ def attention_dtype(device_type: str, default: torch.dtype) -> torch.dtype:
     if torch.is_autocast_enabled(device_type):
         return torch.get_autocast_dtype(device_type)
     return default
+
+
+def run_blocks(blocks: nn.ModuleList, x_BLC: torch.Tensor, cond_BD: torch.Tensor,
+               attn_bias: Optional[torch.Tensor]) -> torch.Tensor:
+    """Apply AdaLN blocks in order: x (B, L, C), cond (B, D) -> (B, L, C)."""
+    for block in blocks:
+        x_BLC = block(x_BLC, cond_BD, attn_bias)
+    return x_BLC
+
+
+@functools.lru_cache(maxsize=1)
+def compiled_run_blocks() -> Callable:
+    """:func:`run_blocks` under ``torch.compile`` (dynamic shapes), built at first use.
+
+    One compiled region spans all blocks, so blocks that differ only in their
+    drop-path rate do not each cost a recompilation.
+    """
+    return torch.compile(run_blocks, dynamic=True)
 
 
 class DropPath(nn.Module):

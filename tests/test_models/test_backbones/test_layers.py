@@ -4,7 +4,7 @@ import torch.nn.functional as F
 
 from sar_mm.models.backbones import FlexVARTransformer
 from sar_mm.models.backbones.flexvar_transformer import block_causal_bias
-from sar_mm.models.backbones.layers import AdaLNSelfAttn, SelfAttention, attention_dtype
+from sar_mm.models.backbones.layers import AdaLNSelfAttn, SelfAttention, attention_dtype, run_blocks
 
 
 def test_attention_dtype_follows_autocast():
@@ -108,3 +108,30 @@ def test_sampling_backbones_reuse_and_release_the_modulation():
         assert all(b._modulation is not None for b in model.blocks)
         model.ar_end()
     assert all(b._modulation is None and not b._reuse_modulation for b in model.blocks)
+
+
+def test_compile_switch_routes_the_blocks_through_the_compiled_runner(monkeypatch):
+    import sar_mm.models.backbones.flexvar_transformer as flexvar_module
+    calls = []
+
+    def fake_compiled():
+        calls.append(1)
+        return run_blocks
+
+    monkeypatch.setattr(flexvar_module, 'compiled_run_blocks', fake_compiled)
+    kwargs = dict(depth=1, num_classes=4, vocab_size=8, cvae=4, pos_grid_size=4)
+    torch.manual_seed(0)
+    plain = FlexVARTransformer(**kwargs).eval()
+    compiled = FlexVARTransformer(compile_blocks=True, **kwargs).eval()
+    compiled.load_state_dict(plain.state_dict())
+    labels, x = torch.tensor([1, 2]), torch.randn(2, 4, 4)
+    with torch.no_grad():
+        out = plain(labels, x, [1, 2])
+        assert not calls
+        assert torch.equal(out, compiled(labels, x, [1, 2]))
+        assert len(calls) == 1
+        compiled.forward_student(labels, x, [1, 2], 1)
+        compiled.ar_step(compiled.ar_begin(labels, [1, 2]), labels)
+        compiled.ar_end()
+    assert len(calls) == 3
+    assert not FlexVARTransformer(**kwargs).compile_blocks
