@@ -6,10 +6,12 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
 import torch
+from mmengine.runner import Runner
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIGS = REPO / 'tests' / 'data' / 'configs'
@@ -90,3 +92,14 @@ def resumed_iter(log: str) -> Optional[int]:
     """The iteration a run's log says it resumed at (``None``: not resumed)."""
     match = re.search(r'resumed epoch: \d+, iter: (\d+)', log)
     return None if match is None else int(match.group(1))
+
+
+def in_process_runner(cfg, work_dir: Path) -> Runner:
+    """A Runner in this process with its own logger, message hub and visualizer.
+
+    MMEngine names those instances after the experiment, by default the config
+    name and the second it started: two runners of one test would share them.
+    """
+    cfg.work_dir = str(work_dir)
+    cfg.experiment_name = f'{Path(work_dir).name}_{uuid.uuid4().hex}'
+    return Runner.from_cfg(cfg)

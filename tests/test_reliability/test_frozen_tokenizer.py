@@ -12,8 +12,7 @@ from pathlib import Path
 import torch
 from mmengine.config import Config
 from mmengine.hooks import Hook
-from mmengine.runner import Runner
-from reliability_runs import ITER_CONFIG
+from reliability_runs import ITER_CONFIG, in_process_runner
 
 
 class TokenizerWatch(Hook):
@@ -33,11 +32,10 @@ class TokenizerWatch(Hook):
 
 def test_tokenizer_is_unchanged_by_a_sar_run(tmp_path: Path):
     cfg = Config.fromfile(ITER_CONFIG)
-    cfg.work_dir = str(tmp_path)
     cfg.train_cfg.max_iters = 3
     cfg.default_hooks.checkpoint.interval = 3
     cfg.train_dataloader.num_workers = 0
-    runner = Runner.from_cfg(cfg)
+    runner = in_process_runner(cfg, tmp_path)
     before = copy.deepcopy(runner.model.tokenizer.state_dict())
     backbone_before = copy.deepcopy(runner.model.backbone.state_dict())
     watch = TokenizerWatch()

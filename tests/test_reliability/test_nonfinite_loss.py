@@ -16,7 +16,7 @@ from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.logging import MessageHub
 from mmengine.runner import Runner
-from reliability_runs import ITER_CONFIG
+from reliability_runs import ITER_CONFIG, in_process_runner
 
 from sar_mm.engine import OptimWrapper
 from sar_mm.utils.setup_env import register_all_modules
@@ -52,12 +52,11 @@ class NaNLogitsAt(Hook):
 def _runner(work_dir: Path, policy: str, max_iters: int) -> Runner:
     register_all_modules(init_default_scope=False)
     cfg = Config.fromfile(ITER_CONFIG)
-    cfg.work_dir = str(work_dir)
     cfg.train_cfg.max_iters = max_iters
     cfg.default_hooks.nonfinite.policy = policy
     cfg.default_hooks.checkpoint.interval = 100  # no checkpoints needed here
     cfg.train_dataloader.num_workers = 0
-    return Runner.from_cfg(cfg)
+    return in_process_runner(cfg, work_dir)
 
 
 def test_stop_names_the_iteration_and_the_loss_terms(tmp_path: Path):

@@ -15,8 +15,8 @@ from pathlib import Path
 import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
-from reliability_runs import (EPOCH_CONFIG, ITER_CONFIG, checkpoint_iter, logged, resumed_iter,
-                              run, sigkill, start, train_cmd, wait_for)
+from reliability_runs import (EPOCH_CONFIG, ITER_CONFIG, checkpoint_iter, in_process_runner,
+                              logged, resumed_iter, run, sigkill, start, train_cmd, wait_for)
 
 from sar_mm.engine import trust_checkpoint_path
 
@@ -61,12 +61,11 @@ def test_sigkill_then_resume_auto_repeats_the_uninterrupted_run(reference_run: P
 def _epoch_run(work_dir: Path, resume_from: Path = None) -> Runner:
     """The epoch-based tiny SAR config, a checkpoint after every iteration, in this process."""
     cfg = Config.fromfile(EPOCH_CONFIG)
-    cfg.work_dir = str(work_dir)
     cfg.default_hooks.checkpoint.update(by_epoch=False, interval=1, max_keep_ckpts=4)
     if resume_from is not None:
         cfg.resume, cfg.load_from = True, str(resume_from)
     trust_checkpoint_path(str(work_dir))
-    runner = Runner.from_cfg(cfg)
+    runner = in_process_runner(cfg, work_dir)
     runner.train()
     return runner
 

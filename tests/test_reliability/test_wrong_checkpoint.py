@@ -11,7 +11,7 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
-from reliability_runs import ITER_CONFIG, REPO
+from reliability_runs import ITER_CONFIG, REPO, in_process_runner
 
 from sar_mm.models.converters.var import convert_var_checkpoints
 from sar_mm.registry import MODELS
@@ -20,10 +20,9 @@ from sar_mm.utils import ConversionError
 
 def _runner(work_dir: Path, load_from: Path) -> Runner:
     cfg = Config.fromfile(ITER_CONFIG)
-    cfg.work_dir = str(work_dir)
     cfg.load_from = str(load_from)
     cfg.train_dataloader.num_workers = 0
-    return Runner.from_cfg(cfg)
+    return in_process_runner(cfg, work_dir)
 
 
 def _save(state_dict: dict, path: Path) -> Path:
