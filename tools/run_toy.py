@@ -85,7 +85,8 @@ MODES = dict(
             tokenizer=['train_dataloader.dataset.num_samples=1280', 'train_cfg.max_epochs=2'],
             classifier=['train_dataloader.dataset.num_samples=1280', 'train_cfg.max_epochs=2'],
             pretrain=['train_dataloader.dataset.num_samples=1280', 'train_cfg.max_epochs=2'],
-            post=['train_dataloader.dataset.num_samples=320'])),
+            post=['train_dataloader.dataset.num_samples=320',
+                  'default_hooks.logger.interval=1'])),
 )
 # Grid samples: two per class, the same labels and seeds for every model.
 GRID_LABELS = [c for c in range(NUM_CLASSES) for _ in range(2)]

@@ -64,7 +64,7 @@ def plot_training_curves(panels: Dict[str, Dict[str, Series]], out_path: Union[s
         ax = fig.add_subplot(1, max(len(panels), 1), i + 1)
         for label, (steps, values) in series.items():
             if steps:
-                ax.plot(steps, values, label=label, linewidth=1.2)
+                ax.plot(steps, values, label=label, linewidth=1.2, marker='.', markersize=3)
         ax.set_title(panel, fontsize=9)
         ax.set_xlabel('iteration')
         ax.grid(alpha=0.3)
