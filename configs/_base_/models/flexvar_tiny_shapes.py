@@ -31,8 +31,9 @@ model = dict(
     loss=dict(type='ScaleCrossEntropyLoss', label_smoothing=0.0),
     # FlexVAR's draw with every range halved to fit a largest scale of 8: with
     # probability 0.05 the canonical toy schedule, otherwise [1, 2] + 2 of
-    # {3, 4, 5} + 1 of {6, 7} + [8]; the official random drops; a token cap of
-    # 155 (the canonical count, as 680 is officially) that may drop the 8.
+    # {3, 4, 5} + 1 of {6, 7} + [8]; the official random drops except the fourth
+    # (u > 0.99), which six scales cannot afford; a token cap of 155 (the
+    # canonical count, as 680 is officially) that may drop the 8.
     # The last transition that SAR student-forces therefore varies from step
     # to step, as in the official recipe.
     scale_schedule=dict(
@@ -44,6 +45,7 @@ model = dict(
         high_range=(6, 7),
         high_count=1,
         last_scale=8,
+        drop_thresholds=(0.90, 0.95, 0.98),
         max_tokens=155),
     data_preprocessor=dict(type='GeneratorDataPreprocessor'),
     test_cfg=dict(
