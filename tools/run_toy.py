@@ -243,8 +243,11 @@ GROUPS = (('pretrained', 'FlexVAR after TF pretraining'),
           ('tf_continued', '+ teacher-forcing continuation'), ('sar', '+ SAR post-training'))
 
 
-def summarise(runs: Dict[str, List[dict]], real: dict, settings: dict) -> dict:
-    """results.json: ``settings``; ``real`` (scores of held-out real images);
+def summarise(runs: Dict[str, List[dict]], real: dict, settings: dict, recipe: dict,
+              wall_s: dict) -> dict:
+    """results.json: ``settings``; ``recipe`` (the post-training iterations and
+    the SAR rollout and loss); ``wall_s`` (seconds per training stage and per
+    evaluation, as first run); ``real`` (scores of held-out real images);
     ``summary[group]`` for ``pretrained``, ``tf_continued`` and ``sar``: each of
     ``fid``, ``class_acc``, ``isc``, ``precision``, ``recall`` as
     ``dict(mean, std, values)`` over seeds, and ``exposure_bias[mode]`` (modes
@@ -265,7 +268,8 @@ def summarise(runs: Dict[str, List[dict]], real: dict, settings: dict) -> dict:
             for mode in EXPOSURE_BIAS_MODES}
     paired = {key: _stats([s[key] - t[key] for s, t in zip(runs['sar'], runs['tf_continued'])])
               for key in SCALARS}
-    return dict(settings=settings, real=real, summary=summary, sar_minus_tf=paired, runs=runs)
+    return dict(settings=settings, recipe=recipe, wall_s=wall_s, real=real, summary=summary,
+                sar_minus_tf=paired, runs=runs)
 
 
 def _pm(stat: dict, digits: int = 2) -> str:
@@ -283,6 +287,9 @@ def results_markdown(results: dict) -> str:
         'use the toy classifier\'s 64-d features against '
         f'{results["settings"]["reference_images"]} held-out real images; class acc is the '
         'toy classifier\'s accuracy on the samples.', '',
+        f'Post-training: {results["recipe"]["post_iters"]} iterations of batch '
+        f'{results["recipe"]["batch_size"]} from the same pretrained checkpoint for both runs of '
+        f'a seed (same data order, schedules and seeds). SAR: {results["recipe"]["sar"]}.', '',
         '| model | FID ↓ | class acc (%) ↑ | IS (toy) ↑ | precision ↑ | recall ↑ |',
         '|---|---|---|---|---|---|',
         f'| real held-out images | {real["fid"]:.2f} | {real["class_acc"]:.1f} | '
@@ -414,7 +421,18 @@ def main() -> None:
             runs[group].append(evaluate_run(work_dir, f'{group}_seed{s}', config, checkpoint, s,
                                             metric, exposure, mode['samples_per_class']))
 
-    results = summarise(runs, real, settings)
+    sar_cfg = Config.fromfile(str(CONFIGS / 'flexvar_tiny_shapes_sar.py'))
+    rollout = {k: v for k, v in sar_cfg.model.rollout.items() if k not in ('type', 'seed')}
+    recipe = dict(
+        post_iters=max(r['iter'] for r in read_scalar_log(
+            work_dir / f'flexvar_tiny_shapes_sar_seed{seeds[0]}')),
+        batch_size=sar_cfg.train_dataloader.batch_size,
+        sar=f'{sar_cfg.model.rollout.type}({", ".join(f"{k}={v}" for k, v in rollout.items())})'
+        f' + {sar_cfg.model.loss.type}(sigma={sar_cfg.model.loss.sigma})')
+    wall_s = {path.parent.name: json.loads(path.read_text())['wall_s']
+              for path in sorted(work_dir.glob('*/finished.json'))}
+    wall_s.update({f'eval_{r["run"]}': r['wall_s'] for group in runs.values() for r in group})
+    results = summarise(runs, real, settings, recipe, wall_s)
     (work_dir / 'results.json').write_text(json.dumps(results, indent=1))
     (work_dir / 'results.md').write_text(results_markdown(results))
     plot_exposure_bias({group: runs[group][0]['exposure_bias']['chain']
