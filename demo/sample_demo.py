@@ -57,9 +57,10 @@ def main(argv: Optional[List[str]] = None) -> int:
                                device=args.device, cfg_options=args.cfg_options,
                                trust_checkpoint=args.trust_checkpoint)
     if random_init:
-        print_log('#' * 78 + '\n# UNTRAINED MODEL: no checkpoint, the weights are random. The '
-                  'grid only shows\n# that the pipeline runs; the images are meaningless.\n' +
-                  '#' * 78, logger='current', level=30)
+        # straight to stderr: a banner the user must see whatever the logger set-up
+        print('#' * 78 + '\n# UNTRAINED MODEL: no checkpoint, the weights are random. The '
+              'grid only shows\n# that the pipeline runs; the images are meaningless.\n' +
+              '#' * 78, file=sys.stderr)
     seeds = [args.seed + i for i in range(len(args.labels))]
     out = sample_images(generator, args.labels, seeds=seeds, cfg=args.cfg, top_k=args.top_k,
                         top_p=args.top_p, patch_nums=args.patch_nums,

@@ -40,7 +40,6 @@ from typing import Callable, Dict, List, Optional
 
 import torch
 from mmengine.config import Config, DictAction
-from mmengine.logging import print_log
 from mmengine.optim import OptimWrapper
 
 from sar_mm.benchmarking import (PeakMemory, matmul_flops_per_s, sampling_flops, sar_step_flops,
@@ -271,7 +270,7 @@ def run(args: argparse.Namespace) -> Dict:
 def main(argv: Optional[List[str]] = None) -> Dict:
     args = parse_args(argv)
     report = run(args)
-    print_log('\n' + format_table(report), logger='current')
+    print('\n' + format_table(report))  # the table is the tool's output
     if args.json_out:
         os.makedirs(os.path.dirname(os.path.abspath(args.json_out)), exist_ok=True)
         with open(args.json_out, 'w', encoding='utf-8') as f:
