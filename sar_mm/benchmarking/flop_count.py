@@ -131,13 +131,18 @@ def sampling_flops(dims: TransformerDims, patch_nums: Sequence[int], cfg: bool =
 
     Step ``si`` runs ``pn_si ** 2`` new tokens over a cache of every token so
     far; the first step's token is the class embedding (no ``word_embed``).
+    The blocks' AdaLN modulations ``ada_lin(cond)`` are computed at the first
+    step only and kept for the others (``AdaLNSelfAttn.reuse_modulation``).
     With classifier-free guidance every step runs two rows.
     """
     total, seen = 0, 0
+    block_modulation = dims.depth * 2 * dims.cond_dim * 6 * dims.embed_dim
     for si, pn in enumerate(patch_nums):
         n = pn * pn
         seen += n
         total += transformer_pass_flops(dims, n, seen, n, n if si > 0 else 0)
+        if si > 0:
+            total -= block_modulation
     return total * (2 if cfg else 1)
 
 

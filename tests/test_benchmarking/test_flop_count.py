@@ -52,6 +52,7 @@ def test_schedule_level_counts_compose_the_passes():
     # cached steps: 1 token over 1 key, then 4 over 5, then 9 over 14; two rows with CFG
     steps = (transformer_pass_flops(TINY, 1, 1, 1, 0) + transformer_pass_flops(TINY, 4, 5, 4, 4)
              + transformer_pass_flops(TINY, 9, 14, 9, 9))
+    steps -= 2 * (2 * 2 * 6 * 2)  # steps 2 and 3 reuse the block's ada_lin(cond): 2 D 6C each
     assert sampling_flops(TINY, pns, cfg=False) == steps
     assert sampling_flops(TINY, pns) == 2 * steps
     assert conv2d_flops(3, 4, 3, 5) == 2 * 3 * 4 * 9 * 25
