@@ -87,6 +87,7 @@ def check_sar_csfl_step(reference_dir: Union[str, Path]) -> List[ParityRow]:
         at_target = logits_sf.gather(-1, out.student_targets.unsqueeze(-1)).squeeze(-1)
         n_first = ref['logits_tf_slice_first_scales'].shape[1]
     selected = out.student_scales[0] - 1  # the scale whose teacher tokens feed the student
+    rolled = [k for k, idx in enumerate(out.teacher_idx) if idx is not None]
 
     rows = [
         compare_exact('gt_idx_per_scale', gt_idx, ref['gt_idx_per_scale']),
@@ -97,7 +98,10 @@ def check_sar_csfl_step(reference_dir: Union[str, Path]) -> List[ParityRow]:
                       ref['logits_tf_slice_first_scales'], tol_logits),
         compare_close('loss_tf_per_token', lse_tf - at_gt, ref['loss_tf_per_token'], tol_logits),
         compare_close('tf_loss', losses['loss_tf'], ref['tf_loss'], tol_loss),
-        compare_exact('tf_argmax_idx_per_scale', out.teacher_idx, ref['tf_argmax_idx_per_scale']),
+        compare_exact('tf_argmax_idx_per_scale', [logits_tf[:, sl].argmax(-1) for sl in out.slices],
+                      ref['tf_argmax_idx_per_scale']),
+        compare_exact('rollout_idx_used_scales', [out.teacher_idx[k] for k in rolled],
+                      [ref['tf_argmax_idx_per_scale'][k] for k in rolled]),
         compare_exact('sf_selected_scale_index', selected, ref['sf_selected_scale_index']),
         compare_exact('sf_patch_nums', torch.tensor([1, patch_nums[out.student_scales[0]]]),
                       torch.tensor(list(ref['sf_patch_nums']))),

@@ -35,8 +35,9 @@ class RolloutOutput:
             order, by ``student_logits`` (``Ls = sum(patch_nums[i] ** 2)``).
         student_inputs (Tensor, optional): (B, Ls, Cvae) the student pass's
             next-scale inputs (no grad).
-        teacher_idx (list[Tensor], optional): tokens read off the teacher pass,
-            one (B, pn ** 2) tensor per scale (no grad).
+        teacher_idx (list, optional): tokens read off the teacher pass, one
+            entry per scale: a (B, pn ** 2) tensor (no grad) for the scales the
+            rollout used, ``None`` for the others.
         num_forwards (int): backbone calls with gradient made for this step.
     """
 
@@ -47,7 +48,7 @@ class RolloutOutput:
     student_targets: Optional[torch.Tensor] = None
     student_scales: Tuple[int, ...] = ()
     student_inputs: Optional[torch.Tensor] = None
-    teacher_idx: Optional[List[torch.Tensor]] = None
+    teacher_idx: Optional[List[Optional[torch.Tensor]]] = None
     num_forwards: int = 1
 
     @property

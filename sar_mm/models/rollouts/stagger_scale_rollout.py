@@ -1,5 +1,5 @@
 """Stagger-Scale Rollout (SSR) of SAR (spec section 2; fixtures README quirks 21-23)."""
-from typing import List, Sequence
+from typing import List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -20,7 +20,8 @@ class StaggerScaleRollout(BaseRollout):
     1. **Teacher pass** (in the graph): the ordinary teacher-forced pass,
        logits ``(B, L, V)`` trained against the ground truth.
     2. **Rollout** (no grad): tokens ``yhat^T_k`` are read off the teacher
-       logits of every scale, by arg-max or by top-k/top-p sampling, optionally
+       logits of the scales the student pass reads (:meth:`rollout_scales`),
+       by arg-max or by top-k/top-p sampling, optionally
        from CFG-guided logits ``(1 + t_i) cond - t_i uncond`` with the ramp
        ``t_i = rollout_cfg * (1 + i / (K - 1)) / 2`` (spec 2.2).
     3. **Student pass** (in the graph): inputs built from the teacher tokens
@@ -85,26 +86,48 @@ class StaggerScaleRollout(BaseRollout):
         self.target = target
         self.selector = TokenSelector(token_selection, top_k, top_p, seed)
 
+    def rollout_scales(self, num_scales: int) -> Tuple[int, ...]:
+        """Scales whose teacher tokens the step uses: student inputs and targets.
+
+        ``'last'`` needs scale ``K-2`` (input of the student scale ``K-1``) and,
+        with teacher targets, ``K-1``; ``'all'`` needs ``0..K-2`` and ``1..K-1``.
+        Tokens of the other scales are never drawn (their sampling would cost a
+        top-k/top-p pass over ``pn ** 2`` rows of ``V`` logits for nothing).
+        """
+        K = num_scales
+        inputs = (K - 2, ) if self.sf_scope == 'last' else tuple(range(K - 1))
+        targets = ((K - 1, ) if self.sf_scope == 'last' else tuple(range(1, K)))
+        return tuple(sorted(set(inputs) | (set(targets) if self.target == 'teacher' else set())))
+
     @torch.no_grad()
     def rollout_tokens(self, backbone: nn.Module, labels: torch.Tensor, x_BLCv: torch.Tensor,
-                       logits_cond: torch.Tensor, patch_nums: Sequence[int]) -> List[torch.Tensor]:
-        """Teacher tokens of every scale (step 2), without gradient.
+                       logits_cond: torch.Tensor, patch_nums: Sequence[int],
+                       scales: Optional[Sequence[int]] = None) -> List[Optional[torch.Tensor]]:
+        """Teacher tokens of the requested scales (step 2), without gradient.
 
         Args:
             labels (Tensor): (B,) class ids.
             x_BLCv (Tensor): (B, L - 1, Cvae) the teacher pass's inputs.
             logits_cond (Tensor): (B, L, V) the teacher pass's logits (not modified).
+            scales (sequence of int, optional): scale indices to select tokens
+                for, in increasing order; ``None`` means every scale.
 
         Returns:
-            list[Tensor]: one (B, pn ** 2) int64 map per scale.
+            list: one entry per scale, a (B, pn ** 2) int64 map for the
+            requested scales and ``None`` for the others.
         """
         logits_cond = logits_cond.detach()
+        slices = scale_slices(patch_nums)
+        wanted = set(range(len(slices)) if scales is None else scales)
         logits_uncond = None
         if self.rollout_cfg > 0:
             uncond = torch.full_like(labels, backbone.num_classes)
             logits_uncond = backbone(uncond, x_BLCv, list(patch_nums))  # (B, L, V)
-        tokens = []
-        for si, sl in enumerate(scale_slices(patch_nums)):
+        tokens: List[Optional[torch.Tensor]] = []
+        for si, sl in enumerate(slices):
+            if si not in wanted:
+                tokens.append(None)
+                continue
             logits = logits_cond[:, sl]  # (B, pn**2, V)
             if logits_uncond is not None:
                 t = cfg_strength('sar_rollout', self.rollout_cfg, si, patch_nums)
@@ -120,7 +143,8 @@ class StaggerScaleRollout(BaseRollout):
         blocks = scale_slices(patch_nums)
         x_tf = teacher_forced_inputs(tokenizer, idx_list, patch_nums)  # (B, L-1, Cvae)
         logits_tf = backbone(labels, x_tf, list(patch_nums))  # (B, L, V)
-        teacher_idx = self.rollout_tokens(backbone, labels, x_tf, logits_tf, patch_nums)
+        teacher_idx = self.rollout_tokens(backbone, labels, x_tf, logits_tf, patch_nums,
+                                          self.rollout_scales(K))
 
         if self.sf_scope == 'last':
             student_scales = (K - 1,)

@@ -20,7 +20,9 @@ def test_last_scope_student_forces_only_the_last_transition(tiny_flexvar):
     tf, student = calls
     assert tf.patch_nums == patch_nums and student.scale_index == K - 1
     teacher = [tf.logits[:, block(patch_nums, k)].argmax(-1) for k in range(K)]
-    for k in range(K):
+    # tokens are drawn only where the step reads them: student input K-2, target K-1
+    assert all(out.teacher_idx[k] is None for k in range(K - 2))
+    for k in (K - 2, K - 1):
         assert torch.equal(out.teacher_idx[k], teacher[k])
     expected = up_code(tokenizer, teacher[K - 2], patch_nums[K - 2], patch_nums[K - 1])
     torch.testing.assert_close(student.inputs, expected, rtol=1e-5, atol=1e-6)
@@ -36,6 +38,15 @@ def test_gt_target_is_the_naive_sf_ablation(tiny_flexvar):
     tokenizer, backbone, labels, idx_list, patch_nums = tiny_flexvar
     out = argmax_ssr(target='gt')(backbone, tokenizer, labels, idx_list, patch_nums)
     assert torch.equal(out.student_targets, idx_list[-1])
+    K = len(patch_nums)
+    assert [k for k, idx in enumerate(out.teacher_idx) if idx is not None] == [K - 2]
+
+
+@pytest.mark.parametrize('scope,target,expected', [
+    ('last', 'teacher', (4, 5)), ('last', 'gt', (4, )),
+    ('all', 'teacher', (0, 1, 2, 3, 4, 5)), ('all', 'gt', (0, 1, 2, 3, 4))])
+def test_rollout_scales_are_the_ones_the_student_pass_reads(scope, target, expected):
+    assert argmax_ssr(sf_scope=scope, target=target).rollout_scales(6) == expected
 
 
 def test_all_scope_markov_student_forces_every_transition(tiny_flexvar):
@@ -92,7 +103,7 @@ def test_rollout_cfg_guides_teacher_tokens_with_the_sar_ramp(tiny_flexvar):
     assert tf.grad_enabled and not uncond.grad_enabled and student.grad_enabled
     assert torch.equal(uncond.labels, torch.full_like(labels, backbone.num_classes))
     assert torch.equal(uncond.inputs, tf.inputs)
-    for i in range(K):
+    for i in (K - 2, K - 1):
         t = gamma * 0.5 * (1 + i / (K - 1))  # spec 2.2
         sl = block(patch_nums, i)
         guided = (1 + t) * tf.logits[:, sl] - t * uncond.logits[:, sl]
@@ -148,7 +159,7 @@ def test_sampling_is_reproducible_from_saved_state_and_leaves_logits_intact(tiny
                                   rollout_cfg=0.0, seed=123)
     resumed.load_state_dict(state)
     again = resumed(backbone, tokenizer, labels, idx_list, patch_nums)
-    for a, b in zip(first.teacher_idx, again.teacher_idx):
+    for a, b in zip(first.teacher_idx[-2:], again.teacher_idx[-2:]):
         assert torch.equal(a, b)
     # a different stream gives different tokens on the large scales
     other = StaggerScaleRollout(token_selection='sample', top_k=20, top_p=0.9, rollout_cfg=0.0,
