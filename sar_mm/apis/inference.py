@@ -16,14 +16,13 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from mmengine.config import Config
 from mmengine.logging import print_log
-from torchvision.utils import make_grid
 
 from sar_mm.engine.checkpoint_io import is_trusted_checkpoint
 from sar_mm.models.generators import ScaleWiseAR
 from sar_mm.registry import MODELS
+from sar_mm.utils.image_grid import tile_samples
 from sar_mm.utils.setup_env import register_all_modules
 
 __all__ = ['CheckpointMismatchError', 'state_dict_mismatches', 'load_generator_checkpoint',
@@ -234,15 +233,8 @@ def image_grid(images: Images, scale_images: Optional[Sequence[Images]] = None,
     Returns:
         np.ndarray: uint8 (H', W', 3).
     """
-    final = torch.as_tensor(np.asarray(images)).permute(0, 3, 1, 2)  # (B, 3, H, W)
-    if scale_images is None:
-        tiles, per_row = final, nrow or final.shape[0]
-    else:
-        rows = [
-            F.interpolate(torch.as_tensor(np.asarray(s)).permute(0, 3, 1, 2).float(),
-                          size=final.shape[-2:], mode='nearest').to(torch.uint8)
-            for s in scale_images
-        ]  # K x (B, 3, H, W)
-        tiles, per_row = torch.cat(rows), final.shape[0]
-    grid = make_grid(tiles, nrow=per_row, padding=padding, pad_value=255)  # (3, H', W')
-    return grid.permute(1, 2, 0).contiguous().numpy()
+    def chw(batch: Images) -> torch.Tensor:
+        return torch.as_tensor(np.asarray(batch)).permute(0, 3, 1, 2)  # (B, 3, H, W)
+
+    scales = None if scale_images is None else [chw(s) for s in scale_images]
+    return tile_samples(chw(images), scales, nrow=nrow, padding=padding)

@@ -3,13 +3,12 @@ from typing import Optional, Sequence
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
-from torchvision.utils import make_grid
 
 from sar_mm.registry import HOOKS
+from sar_mm.utils.image_grid import tile_samples
 
 __all__ = ['SampleGridHook']
 
@@ -112,14 +111,5 @@ class SampleGridHook(Hook):
             out (dict): ``images`` uint8 (B, 3, H, W) and, with ``show_scales``,
                 ``scale_images``: K tensors uint8 (B, 3, h_k, w_k).
         """
-        images = out['images'].cpu()
-        if not self.show_scales:
-            grid = make_grid(images, nrow=self.nrow, padding=2, pad_value=255)
-        else:
-            size = images.shape[-2:]
-            rows = [
-                F.interpolate(scale.cpu().float(), size=size, mode='nearest').to(torch.uint8)
-                for scale in out['scale_images']
-            ]  # K x (B, 3, H, W)
-            grid = make_grid(torch.cat(rows), nrow=images.shape[0], padding=2, pad_value=255)
-        return grid.permute(1, 2, 0).contiguous().numpy()  # (3, H, W) -> (H, W, 3)
+        scales = out['scale_images'] if self.show_scales else None
+        return tile_samples(out['images'], scales, nrow=self.nrow)
