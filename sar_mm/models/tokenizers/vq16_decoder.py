@@ -12,34 +12,23 @@ from typing import Optional, Sequence
 import torch
 import torch.nn as nn
 
-from .vq16_layers import AttnBlock, ResnetBlock, Upsample, group_norm, swish
+from .vq16_layers import (AttnBlock, ResAttnLevel, ResnetBlock, Upsample,
+                          group_norm, swish)
 
 __all__ = ['VQ16Decoder']
 
 
-class _DecoderLevel(nn.Module):
+class _DecoderLevel(ResAttnLevel):
     """One resolution level: ``res`` and ``attn`` lists and an optional ``upsample``."""
 
     def __init__(self, in_channels: int, out_channels: int, num_res_blocks: int, with_attn: bool,
                  with_upsample: bool, dropout: float) -> None:
-        super().__init__()
-        self.res = nn.ModuleList()
-        self.attn = nn.ModuleList()
-        for _ in range(num_res_blocks):
-            self.res.append(ResnetBlock(in_channels, out_channels, dropout))
-            in_channels = out_channels
-            if with_attn:
-                self.attn.append(AttnBlock(out_channels))
+        super().__init__(in_channels, out_channels, num_res_blocks, with_attn, dropout)
         self.upsample: Optional[Upsample] = Upsample(out_channels) if with_upsample else None
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
-        for i, res in enumerate(self.res):
-            h = res(h)
-            if len(self.attn) > 0:
-                h = self.attn[i](h)
-        if self.upsample is not None:
-            h = self.upsample(h)
-        return h
+        h = self.run_res_attn(h)
+        return h if self.upsample is None else self.upsample(h)
 
 
 class VQ16Decoder(nn.Module):

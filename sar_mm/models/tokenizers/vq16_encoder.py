@@ -11,35 +11,23 @@ from typing import Optional, Sequence
 import torch
 import torch.nn as nn
 
-from .vq16_layers import AttnBlock, Downsample, ResnetBlock, group_norm, swish
+from .vq16_layers import (AttnBlock, Downsample, ResAttnLevel, ResnetBlock,
+                          group_norm, swish)
 
 __all__ = ['VQ16Encoder']
 
 
-class _EncoderLevel(nn.Module):
+class _EncoderLevel(ResAttnLevel):
     """One resolution level: ``res`` and ``attn`` lists and an optional ``downsample``."""
 
     def __init__(self, in_channels: int, out_channels: int, num_res_blocks: int, with_attn: bool,
                  with_downsample: bool, dropout: float) -> None:
-        super().__init__()
-        self.res = nn.ModuleList()
-        self.attn = nn.ModuleList()
-        for _ in range(num_res_blocks):
-            self.res.append(ResnetBlock(in_channels, out_channels, dropout))
-            in_channels = out_channels
-            if with_attn:
-                self.attn.append(AttnBlock(out_channels))
-        self.downsample: Optional[Downsample] = (
-            Downsample(out_channels) if with_downsample else None)
+        super().__init__(in_channels, out_channels, num_res_blocks, with_attn, dropout)
+        self.downsample: Optional[Downsample] = Downsample(out_channels) if with_downsample else None
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
-        for i, res in enumerate(self.res):
-            h = res(h)
-            if len(self.attn) > 0:
-                h = self.attn[i](h)
-        if self.downsample is not None:
-            h = self.downsample(h)
-        return h
+        h = self.run_res_attn(h)
+        return h if self.downsample is None else self.downsample(h)
 
 
 class VQ16Encoder(nn.Module):

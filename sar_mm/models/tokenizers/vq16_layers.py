@@ -10,7 +10,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-__all__ = ['group_norm', 'swish', 'ResnetBlock', 'AttnBlock', 'Downsample', 'Upsample']
+__all__ = ['group_norm', 'swish', 'ResnetBlock', 'AttnBlock', 'Downsample', 'Upsample',
+           'ResAttnLevel']
 
 
 def group_norm(channels: int) -> nn.GroupNorm:
@@ -101,3 +102,31 @@ class Upsample(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.conv(F.interpolate(x, scale_factor=2.0, mode='nearest'))
+
+
+class ResAttnLevel(nn.Module):
+    """The res blocks of one resolution level, each followed by attention if asked.
+
+    Encoder and decoder levels add their own ``downsample`` / ``upsample``
+    (attribute names are checkpoint keys: ``conv_blocks.i.res.j``,
+    ``conv_blocks.i.attn.j``).
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, num_res_blocks: int, with_attn: bool,
+                 dropout: float) -> None:
+        super().__init__()
+        self.res = nn.ModuleList()
+        self.attn = nn.ModuleList()
+        for _ in range(num_res_blocks):
+            self.res.append(ResnetBlock(in_channels, out_channels, dropout))
+            in_channels = out_channels
+            if with_attn:
+                self.attn.append(AttnBlock(out_channels))
+
+    def run_res_attn(self, h: torch.Tensor) -> torch.Tensor:
+        """(B, in_channels, H, W) -> (B, out_channels, H, W)."""
+        for i, res in enumerate(self.res):
+            h = res(h)
+            if len(self.attn) > 0:
+                h = self.attn[i](h)
+        return h
