@@ -61,6 +61,14 @@ class BaseScaleTransformer(nn.Module):
         """
         raise NotImplementedError
 
+    def _drop_labels(self, label_B: torch.Tensor) -> torch.Tensor:
+        """Label dropout for CFG training: each id becomes ``num_classes`` with
+        probability ``cond_drop_rate``, in ``train()`` mode only. (B,) -> (B,)."""
+        if not self.training or self.cond_drop_rate <= 0:
+            return label_B
+        drop = torch.rand(label_B.shape[0], device=label_B.device) < self.cond_drop_rate
+        return torch.where(drop, torch.full_like(label_B, self.num_classes), label_B)
+
     # --- KV-cached autoregressive sampling -------------------------------------------
     def ar_begin(self, label_B: torch.Tensor, patch_nums: Sequence[int]) -> torch.Tensor:
         """Allocate KV caches for ``len(label_B)`` rows and the schedule.

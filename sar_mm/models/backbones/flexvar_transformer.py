@@ -17,8 +17,8 @@ import torch.nn.functional as F
 
 from sar_mm.registry import BACKBONES
 from .base_backbone import BaseScaleTransformer
-from .layers import (AdaLNBeforeHead, AdaLNSelfAttn, attention_dtype, compiled_run_blocks,
-                     run_blocks)
+from .layers import (AdaLNBeforeHead, AdaLNSelfAttn, attention_dtype, block_causal_bias,
+                     compiled_run_blocks, run_blocks)
 
 __all__ = ['FlexVARTransformer']
 
@@ -40,18 +40,6 @@ def sincos_position_grid(grid_size: int, dim: int) -> torch.Tensor:
     table[:, :, 0::2] = torch.sin(coords[:, None, None] * div)  # rows: (G, 1, dim/2)
     table[:, :, 1::2] = torch.cos(coords[None, :, None] * div)  # cols: (1, G, dim/2)
     return table.permute(2, 0, 1).unsqueeze(0)  # (1, dim, G, G)
-
-
-def block_causal_bias(patch_nums: Sequence[int]) -> torch.Tensor:
-    """Additive block-causal mask: a token of scale i sees every token of scales <= i.
-
-    Returns:
-        Tensor: (1, 1, L, L) float32 with 0 where attention is allowed, -inf elsewhere.
-    """
-    scale_of = torch.cat([torch.full((pn * pn, ), i) for i, pn in enumerate(patch_nums)])  # (L,)
-    allowed = scale_of[:, None] >= scale_of[None, :]  # (L, L): query scale >= key scale
-    bias = torch.zeros(allowed.shape).masked_fill_(~allowed, -math.inf)
-    return bias.view(1, 1, *allowed.shape)  # (1, 1, L, L)
 
 
 @BACKBONES.register_module()
@@ -184,7 +172,7 @@ class FlexVARTransformer(BaseScaleTransformer):
         key = (self._check_schedule(patch_nums), str(device), dtype)
         bias = self._mask_cache.get(key)
         if bias is None:
-            bias = block_causal_bias(key[0]).to(device=device, dtype=dtype)
+            bias = block_causal_bias([pn * pn for pn in key[0]]).to(device=device, dtype=dtype)
             self._mask_cache[key] = bias
             while len(self._mask_cache) > self.mask_cache_size:
                 self._mask_cache.popitem(last=False)
@@ -204,12 +192,6 @@ class FlexVARTransformer(BaseScaleTransformer):
     def schedule_positions(self, patch_nums: Sequence[int]) -> torch.Tensor:
         """Concatenated positions of every scale: (1, L, C)."""
         return torch.cat([self.scale_positions(pn) for pn in patch_nums], dim=1)
-
-    def _drop_labels(self, label_B: torch.Tensor) -> torch.Tensor:
-        if not self.training or self.cond_drop_rate <= 0:
-            return label_B
-        drop = torch.rand(label_B.shape[0], device=label_B.device) < self.cond_drop_rate
-        return torch.where(drop, torch.full_like(label_B, self.num_classes), label_B)
 
     def _run_blocks(self, x_BLC: torch.Tensor, cond_BD: torch.Tensor,
                     attn_bias: Optional[torch.Tensor]) -> torch.Tensor:

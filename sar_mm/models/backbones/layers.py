@@ -6,16 +6,31 @@ that checkpoints convert with a prefix only (fixtures README, quirks 1-4).
 """
 import functools
 import math
-from typing import Callable, Optional
+from typing import Callable, Optional, Sequence
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 __all__ = [
-    'attention_dtype', 'run_blocks', 'compiled_run_blocks', 'DropPath', 'FFN', 'SelfAttention',
-    'AdaLNSelfAttn', 'AdaLNBeforeHead'
+    'block_causal_bias', 'attention_dtype', 'run_blocks', 'compiled_run_blocks', 'DropPath', 'FFN',
+    'SelfAttention', 'AdaLNSelfAttn', 'AdaLNBeforeHead'
 ]
+
+
+def block_causal_bias(block_sizes: Sequence[int]) -> torch.Tensor:
+    """Additive block-causal mask: a query of block i sees the keys of blocks <= i.
+
+    Args:
+        block_sizes: tokens per block, e.g. ``[pn ** 2 for pn in patch_nums]``.
+
+    Returns:
+        Tensor: (1, 1, L, L) float32 with 0 where attention is allowed, -inf elsewhere.
+    """
+    block_of = torch.cat([torch.full((n, ), i) for i, n in enumerate(block_sizes)])  # (L,)
+    allowed = block_of[:, None] >= block_of[None, :]  # (L_q, L_k)
+    bias = torch.zeros(allowed.shape).masked_fill_(~allowed, -math.inf)
+    return bias.view(1, 1, *allowed.shape)
 
 
 def attention_dtype(device_type: str, default: torch.dtype) -> torch.dtype:

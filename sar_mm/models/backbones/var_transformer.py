@@ -25,24 +25,9 @@ import torch.nn as nn
 
 from sar_mm.registry import BACKBONES
 from .base_backbone import BaseScaleTransformer
-from .layers import AdaLNBeforeHead, AdaLNSelfAttn
+from .layers import AdaLNBeforeHead, AdaLNSelfAttn, block_causal_bias
 
-__all__ = ['VARTransformer', 'block_causal_bias']
-
-
-def block_causal_bias(block_sizes: Sequence[int]) -> torch.Tensor:
-    """Additive block-causal mask: a query of block i sees the keys of blocks <= i.
-
-    Args:
-        block_sizes: tokens per block, e.g. ``[pn ** 2 for pn in patch_nums]``.
-
-    Returns:
-        Tensor: (1, 1, L, L) float32 with 0 where attention is allowed, -inf elsewhere.
-    """
-    level_L = torch.cat([torch.full((n, ), i) for i, n in enumerate(block_sizes)])  # (L,)
-    allowed = level_L.view(-1, 1) >= level_L.view(1, -1)  # (L_q, L_k)
-    bias = torch.zeros(allowed.shape).masked_fill_(~allowed, -torch.inf)
-    return bias.view(1, 1, *allowed.shape)
+__all__ = ['VARTransformer']
 
 
 @BACKBONES.register_module()
@@ -153,12 +138,6 @@ class VARTransformer(BaseScaleTransformer):
     def _lvl_pos(self) -> torch.Tensor:
         """``lvl_embed(lvl_1L) + pos_1LC``: (1, L, C)."""
         return self.lvl_embed(self.lvl_1L) + self.pos_1LC
-
-    def _drop_labels(self, label_B: torch.Tensor) -> torch.Tensor:
-        if not self.training or self.cond_drop_rate <= 0:
-            return label_B
-        drop = torch.rand(label_B.shape[0], device=label_B.device) < self.cond_drop_rate
-        return torch.where(drop, torch.full_like(label_B, self.num_classes), label_B)
 
     def _run_blocks(self, x_BLC: torch.Tensor, cond_BD: torch.Tensor,
                     attn_bias: Optional[torch.Tensor]) -> torch.Tensor:

@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from sar_mm.models.backbones import FlexVARTransformer
-from sar_mm.models.backbones.flexvar_transformer import block_causal_bias, sincos_position_grid
+from sar_mm.models.backbones.flexvar_transformer import sincos_position_grid
+from sar_mm.models.backbones.layers import block_causal_bias
 from sar_mm.registry import BACKBONES
 
 
@@ -29,13 +30,13 @@ def test_forward_passes_match_official(parity_rows, name):
 
 # --- masks --------------------------------------------------------------------------------------
 def test_block_causal_mask_pattern():
-    bias = block_causal_bias([1, 2])  # L = 1 + 4
+    bias = block_causal_bias([1, 4])  # scales 1x1 and 2x2: L = 1 + 4
     assert tuple(bias.shape) == (1, 1, 5, 5)
     allowed = bias[0, 0] == 0
     expected = torch.tensor([[1, 0, 0, 0, 0]] + [[1, 1, 1, 1, 1]] * 4, dtype=torch.bool)
     assert torch.equal(allowed, expected)
     assert torch.isinf(bias[0, 0][~allowed]).all() and (bias[0, 0][~allowed] < 0).all()
-    bias = block_causal_bias([1, 2, 3])  # scale 1 sees 0-1, not 2
+    bias = block_causal_bias([1, 4, 9])  # scale 1 sees 0-1, not 2
     assert (bias[0, 0, 1:5, 5:] == -math.inf).all() and (bias[0, 0, 5:, :] == 0).all()
 
 
