@@ -25,7 +25,8 @@ import torch.nn as nn
 
 from sar_mm.registry import BACKBONES
 from .base_backbone import BaseScaleTransformer
-from .layers import AdaLNBeforeHead, AdaLNSelfAttn, block_causal_bias
+from .block_causal_attention import block_causal_bias
+from .layers import AdaLNBeforeHead, AdaLNSelfAttn
 
 __all__ = ['VARTransformer']
 
