@@ -157,14 +157,17 @@ def bench_train(model, cfg: Config, args, device, patch_nums, image_size, peak_f
 
     results = {}
     stats, peak = _timed(lambda: step(tf_rollout, tf_loss), args, device)
-    results['train_tf'] = _phase(stats, peak, B * 3 * teacher_forcing_flops(dims, patch_nums),
+    split = getattr(model.backbone, 'attn_split_min_tokens', None)
+    results['train_tf'] = _phase(stats, peak,
+                                 B * 3 * teacher_forcing_flops(dims, patch_nums, split),
                                  peak_flops, B, rollout=_rollout_settings(tf_rollout))
     stats, peak = _timed(wrapper.step, args, device)
     results['optimizer_step'] = _phase(stats, peak, None, peak_flops, B,
                                        optimizer=type(wrapper.optimizer).__name__)
     stats, peak = _timed(lambda: step(sar_rollout, sar_loss), args, device)
     flops = B * sar_step_flops(dims, patch_nums, last['out'].student_scales,
-                               sar_rollout.sf_context, uncond_pass=sar_rollout.rollout_cfg > 0)
+                               sar_rollout.sf_context, uncond_pass=sar_rollout.rollout_cfg > 0,
+                               split_min_tokens=split)
     results['train_sar'] = _phase(stats, peak, flops, peak_flops, B,
                                   rollout=_rollout_settings(sar_rollout))
     wrapper.zero_grad()

@@ -78,6 +78,12 @@ class BlockCausalMask:
         """``L``, the length of the sequence the mask covers."""
         return self.blocks[-1][1] if self.blocks else self.prefix_bias.shape[-1]
 
+    @property
+    def num_pairs(self) -> int:
+        """(query, key) pairs the kernel calls compute: ``P^2 + sum n_k end_k``."""
+        P = self.prefix_bias.shape[-1]
+        return P * P + sum((end - start) * end for start, end in self.blocks)
+
     def dense(self) -> torch.Tensor:
         """The equivalent additive (1, 1, L, L) mask (for checks and other kernels)."""
         P, L = self.prefix_bias.shape[-1], self.num_tokens
