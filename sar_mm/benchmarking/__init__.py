@@ -7,7 +7,7 @@ from .flop_count import (TRAIN_FLOPS_MULTIPLIER, TransformerDims, VQ16Dims, bloc
                          teacher_forcing_flops, transformer_pass_flops, vq16_decode_flops,
                          vq16_encode_flops)
 from .measure import (PeakMemory, TimingStats, matmul_flops_per_s, summarize_times, synchronize,
-                      time_calls)
+                      time_calls, time_interleaved)
 from .model_dims import transformer_dims, vq16_dims
 
 __all__ = [
@@ -15,5 +15,6 @@ __all__ = [
     'sampling_flops',
     'sar_step_flops', 'student_pass_flops', 'teacher_forcing_flops', 'transformer_pass_flops',
     'vq16_decode_flops', 'vq16_encode_flops', 'PeakMemory', 'TimingStats', 'matmul_flops_per_s',
-    'summarize_times', 'synchronize', 'time_calls', 'transformer_dims', 'vq16_dims'
+    'summarize_times', 'synchronize', 'time_calls', 'time_interleaved', 'transformer_dims',
+    'vq16_dims'
 ]

@@ -12,8 +12,8 @@ from typing import Callable, Dict, List, Optional
 
 import torch
 
-__all__ = ['TimingStats', 'summarize_times', 'time_calls', 'PeakMemory', 'matmul_flops_per_s',
-           'synchronize']
+__all__ = ['TimingStats', 'summarize_times', 'time_calls', 'time_interleaved', 'PeakMemory',
+           'matmul_flops_per_s', 'synchronize']
 
 _CLEAR_REFS = Path('/proc/self/clear_refs')
 _STATUS = Path('/proc/self/status')
@@ -74,6 +74,31 @@ def time_calls(fn: Callable[[], object], iters: int, warmup: int,
         synchronize(device)
         samples.append(time.perf_counter() - start)
     return summarize_times(samples)
+
+
+def time_interleaved(fns: Dict[str, Callable[[], object]], iters: int,
+                     device: torch.device) -> Dict[str, List[float]]:
+    """Time several calls in rounds: ``fns`` in order, ``iters`` rounds.
+
+    A slow drift of the machine's speed (other jobs, clocks) then touches every
+    call of a round alike, so ratios of calls of the same round stay
+    meaningful. Each call is bracketed by device synchronisation. Warm-up is
+    the caller's.
+
+    Returns:
+        dict: name -> one duration (s) per round.
+    """
+    if iters < 1:
+        raise ValueError(f'need iters >= 1, got {iters}')
+    samples: Dict[str, List[float]] = {name: [] for name in fns}
+    for _ in range(iters):
+        for name, fn in fns.items():
+            synchronize(device)
+            start = time.perf_counter()
+            fn()
+            synchronize(device)
+            samples[name].append(time.perf_counter() - start)
+    return samples
 
 
 def _read_vm_hwm() -> Optional[int]:

@@ -17,8 +17,12 @@ sampling schedule ``model.test_cfg.patch_nums`` and the resolution it implies
   ``optimizer_step``: the optimizer update that follows it;
 * ``train_sar``: the same with SAR's stagger-scale rollout: the config's rollout
   and loss if it is a ``StaggerScaleRollout``, else that class's defaults (the
-  effective official recipe) with ``ContrastiveStudentForcingLoss``;
-  ``sar_over_tf`` is the ratio of the two medians of this run;
+  effective official recipe) with ``ContrastiveStudentForcingLoss``. The
+  timed TF and SAR steps alternate (one of each per round, after at least one
+  warm-up step each, the first of which records the peak memory), and
+  ``sar_over_tf`` is the median over rounds of SAR time / TF time of the same
+  round (``sar_over_tf_rounds``), so that the machine's speed drifting during
+  the run does not bias it;
 * ``sample``: ``model.generate`` (CFG, KV cache, decoding included), in
   images per second;
 * ``tokenizer_encode`` / ``tokenizer_decode``: ``img_to_idx`` and ``decode_idx``.
@@ -36,6 +40,7 @@ import contextlib
 import json
 import os
 import platform
+import statistics
 from typing import Callable, Dict, List, Optional
 
 import torch
@@ -43,7 +48,8 @@ from mmengine.config import Config, DictAction
 from mmengine.optim import OptimWrapper
 
 from sar_mm.benchmarking import (PeakMemory, matmul_flops_per_s, sampling_flops, sar_step_flops,
-                                 teacher_forcing_flops, time_calls, transformer_dims,
+                                 summarize_times, teacher_forcing_flops, time_calls,
+                                 time_interleaved, transformer_dims,
                                  vq16_decode_flops, vq16_dims, vq16_encode_flops)
 from sar_mm.engine.optim_wrappers import AmpOptimWrapper
 from sar_mm.models.losses import ContrastiveStudentForcingLoss, ScaleCrossEntropyLoss
@@ -65,7 +71,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--dtype', choices=sorted(DTYPES), default='fp32',
                         help='fp32, or autocast to bf16 / fp16 (fp16: GPU only)')
     parser.add_argument('--iters', type=int, default=3, help='timed iterations per phase')
-    parser.add_argument('--warmup', type=int, default=1, help='untimed iterations per phase')
+    parser.add_argument('--warmup', type=int, default=1, help='untimed iterations per phase (training steps: at least 1)')
     parser.add_argument('--json', dest='json_out', help='write the results to this file')
     parser.add_argument('--device', default=None, help='cpu or cuda (default: cuda if present)')
     parser.add_argument('--threads', type=int, default=None, help='torch CPU threads')
@@ -155,21 +161,36 @@ def bench_train(model, cfg: Config, args, device, patch_nums, image_size, peak_f
         wrapper.backward(loss)
         last['out'] = out
 
-    results = {}
-    stats, peak = _timed(lambda: step(tf_rollout, tf_loss), args, device)
+    def tf_step() -> None:
+        step(tf_rollout, tf_loss)
+
+    def sar_step() -> None:
+        step(sar_rollout, sar_loss)
+
+    # warm-up per phase (the first call records its peak memory), then timed rounds of
+    # TF and SAR steps alternating, so that a drift of the machine's speed hits both alike
+    peaks = {}
+    for name, fn in (('train_tf', tf_step), ('train_sar', sar_step)):
+        with PeakMemory(device) as peaks[name]:
+            fn()
+        for _ in range(args.warmup - 1):
+            fn()
+    rounds = time_interleaved({'train_tf': tf_step, 'train_sar': sar_step}, args.iters, device)
     split = getattr(model.backbone, 'attn_split_min_tokens', None)
-    results['train_tf'] = _phase(stats, peak,
+    results = {}
+    results['train_tf'] = _phase(summarize_times(rounds['train_tf']), peaks['train_tf'],
                                  B * 3 * teacher_forcing_flops(dims, patch_nums, split),
                                  peak_flops, B, rollout=_rollout_settings(tf_rollout))
-    stats, peak = _timed(wrapper.step, args, device)
-    results['optimizer_step'] = _phase(stats, peak, None, peak_flops, B,
-                                       optimizer=type(wrapper.optimizer).__name__)
-    stats, peak = _timed(lambda: step(sar_rollout, sar_loss), args, device)
     flops = B * sar_step_flops(dims, patch_nums, last['out'].student_scales,
                                sar_rollout.sf_context, uncond_pass=sar_rollout.rollout_cfg > 0,
                                split_min_tokens=split)
-    results['train_sar'] = _phase(stats, peak, flops, peak_flops, B,
-                                  rollout=_rollout_settings(sar_rollout))
+    results['train_sar'] = _phase(summarize_times(rounds['train_sar']), peaks['train_sar'], flops,
+                                  peak_flops, B, rollout=_rollout_settings(sar_rollout))
+    results['sar_over_tf_rounds'] = [sar / tf for tf, sar in zip(rounds['train_tf'],
+                                                                 rounds['train_sar'])]
+    stats, peak = _timed(wrapper.step, args, device)
+    results['optimizer_step'] = _phase(stats, peak, None, peak_flops, B,
+                                       optimizer=type(wrapper.optimizer).__name__)
     wrapper.zero_grad()
     return results
 
@@ -259,8 +280,9 @@ def run(args: argparse.Namespace) -> Dict:
     if 'train' in args.groups:
         report['phases'].update(
             bench_train(model, cfg, args, device, patch_nums, image_size, peak_flops))
-        report['sar_over_tf'] = (report['phases']['train_sar']['time_s']['median']
-                                 / report['phases']['train_tf']['time_s']['median'])
+        rounds = report['phases'].pop('sar_over_tf_rounds')
+        report['sar_over_tf_rounds'] = rounds
+        report['sar_over_tf'] = statistics.median(rounds)
     if 'sample' in args.groups:
         report['phases'].update(bench_sample(model, args, device, patch_nums, peak_flops))
     if 'tokenizer' in args.groups:
