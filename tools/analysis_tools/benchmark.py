@@ -71,7 +71,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--dtype', choices=sorted(DTYPES), default='fp32',
                         help='fp32, or autocast to bf16 / fp16 (fp16: GPU only)')
     parser.add_argument('--iters', type=int, default=3, help='timed iterations per phase')
-    parser.add_argument('--warmup', type=int, default=1, help='untimed iterations per phase (training steps: at least 1)')
+    parser.add_argument('--warmup', type=int, default=1,
+                        help='untimed iterations per phase (training steps: at least 1)')
     parser.add_argument('--json', dest='json_out', help='write the results to this file')
     parser.add_argument('--device', default=None, help='cpu or cuda (default: cuda if present)')
     parser.add_argument('--threads', type=int, default=None, help='torch CPU threads')
