@@ -27,7 +27,8 @@ from sar_mm.models.backbones.block_causal_attention import BlockCausalMask
 
 __all__ = [
     'TRAIN_FLOPS_MULTIPLIER', 'TransformerDims', 'VQ16Dims', 'transformer_pass_flops',
-    'block_causal_pairs', 'teacher_forcing_flops', 'student_pass_flops', 'sar_step_flops', 'sampling_flops',
+    'block_causal_pairs', 'teacher_forcing_flops', 'student_pass_flops', 'sar_step_flops',
+    'sampling_flops',
     'conv2d_flops', 'vq16_encode_flops', 'vq16_decode_flops'
 ]
 

@@ -105,7 +105,8 @@ def test_split_attention_counts_match_torch_flop_counter():
         assert (counted(lambda: bb.forward_student(torch.arange(B), torch.randn(B, 9, 4), pns, 2))
                 == B * student_pass_flops(dims, 3, split_min_tokens=4))
     tf, sf = (teacher_forcing_flops(dims, pns, 4), student_pass_flops(dims, 3, 4))
-    assert sar_step_flops(dims, pns, (2, ), 'markov', True, split_min_tokens=4) == 3 * (tf + sf) + tf
+    assert (sar_step_flops(dims, pns, (2, ), 'markov', True, split_min_tokens=4)
+            == 3 * (tf + sf) + tf)
 
 
 def test_vq16_counts_match_torch_flop_counter():

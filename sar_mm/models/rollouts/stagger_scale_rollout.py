@@ -173,7 +173,8 @@ class StaggerScaleRollout(BaseRollout):
             patch_nums=tuple(patch_nums), logits=logits_tf,
             targets=torch.cat(list(idx_list), dim=1), student_logits=student_logits,
             student_targets=student_targets, student_scales=student_scales,
-            student_inputs=torch.cat(student_blocks, dim=1), teacher_idx=teacher_idx, num_forwards=num_forwards)
+            student_inputs=torch.cat(student_blocks, dim=1), teacher_idx=teacher_idx,
+            num_forwards=num_forwards)
 
     def state_dict(self) -> dict:
         return self.selector.state_dict()

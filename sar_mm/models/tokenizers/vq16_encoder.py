@@ -23,7 +23,8 @@ class _EncoderLevel(ResAttnLevel):
     def __init__(self, in_channels: int, out_channels: int, num_res_blocks: int, with_attn: bool,
                  with_downsample: bool, dropout: float) -> None:
         super().__init__(in_channels, out_channels, num_res_blocks, with_attn, dropout)
-        self.downsample: Optional[Downsample] = Downsample(out_channels) if with_downsample else None
+        self.downsample: Optional[Downsample] = (
+            Downsample(out_channels) if with_downsample else None)
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         h = self.run_res_attn(h)
