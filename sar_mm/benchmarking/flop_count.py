@@ -28,8 +28,7 @@ from sar_mm.models.backbones.block_causal_attention import BlockCausalMask
 __all__ = [
     'TRAIN_FLOPS_MULTIPLIER', 'TransformerDims', 'VQ16Dims', 'transformer_pass_flops',
     'block_causal_pairs', 'teacher_forcing_flops', 'student_pass_flops', 'sar_step_flops',
-    'sampling_flops',
-    'conv2d_flops', 'vq16_encode_flops', 'vq16_decode_flops'
+    'sampling_flops', 'conv2d_flops', 'vq16_encode_flops', 'vq16_decode_flops'
 ]
 
 #: forward + backward of a pass with gradient, in forward passes.
