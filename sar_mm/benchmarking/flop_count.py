@@ -6,13 +6,10 @@ vocabulary, the scale schedule), never from running a model. Conventions:
 * one multiply-add is 2 FLOPs; only matrix products are counted (linear
   layers, attention products, convolutions); normalisations, activations,
   softmax, resampling and sorting are not;
-* attention counts every (query, key) pair the kernels compute: a
-  block-causal pass over ``L`` tokens with the dense mask is ``L x L`` pairs
-  (the masked pairs are computed too); split per scale
-  (:class:`~sar_mm.models.backbones.block_causal_attention.BlockCausalMask`)
-  it is ``P x P`` for the masked prefix plus ``n_k x end_k`` per split scale;
-  a KV-cached step of ``l`` new tokens over a cache of ``m`` tokens is
-  ``l x m`` pairs;
+* attention counts every (query, key) pair the dense kernel computes: a
+  block-causal pass over ``L`` tokens is ``L x L`` pairs (the masked pairs are
+  computed too), a KV-cached step of ``l`` new tokens over a cache of ``m``
+  tokens is ``l x m`` pairs;
 * a training pass (forward and backward) is 3 forward passes (the backward
   computes gradients of both inputs and weights, 2 forwards' worth); passes
   run without gradient count once.
@@ -21,14 +18,12 @@ These are the conventions of :class:`torch.utils.flop_counter.FlopCounterMode`
 for forward passes, which the tests use as an independent check.
 """
 from dataclasses import dataclass
-from typing import Optional, Sequence
-
-from sar_mm.models.backbones.block_causal_attention import BlockCausalMask
+from typing import Sequence
 
 __all__ = [
     'TRAIN_FLOPS_MULTIPLIER', 'TransformerDims', 'VQ16Dims', 'transformer_pass_flops',
-    'block_causal_pairs', 'teacher_forcing_flops', 'student_pass_flops', 'sar_step_flops',
-    'sampling_flops', 'conv2d_flops', 'vq16_encode_flops', 'vq16_decode_flops'
+    'teacher_forcing_flops', 'student_pass_flops', 'sar_step_flops', 'sampling_flops',
+    'conv2d_flops', 'vq16_encode_flops', 'vq16_decode_flops'
 ]
 
 #: forward + backward of a pass with gradient, in forward passes.
@@ -57,8 +52,7 @@ class TransformerDims:
 
 
 def transformer_pass_flops(dims: TransformerDims, num_tokens: int, num_keys: int,
-                           num_logits: int, num_inputs: int,
-                           attn_pairs: Optional[int] = None) -> int:
+                           num_logits: int, num_inputs: int) -> int:
     """Forward FLOPs of one backbone call, per batch row.
 
     Per block: AdaLN ``2 D 6C`` (once per row), ``qkv`` ``2 n C 3C``,
@@ -73,64 +67,40 @@ def transformer_pass_flops(dims: TransformerDims, num_tokens: int, num_keys: int
             masked dense pass, the cache length for a cached step).
         num_logits (int): tokens that go through the head.
         num_inputs (int): tokens embedded by ``word_embed``.
-        attn_pairs (int, optional): (query, key) pairs the attention computes,
-            when not ``n * m`` (a block-causal pass split per scale).
 
     Returns:
         int: FLOPs.
     """
     C, F, D = dims.embed_dim, dims.ffn_dim, dims.cond_dim
-    pairs = num_tokens * num_keys if attn_pairs is None else attn_pairs
-    per_block = (2 * D * 6 * C + 2 * num_tokens * C * 3 * C + 4 * pairs * C
+    per_block = (2 * D * 6 * C + 2 * num_tokens * C * 3 * C + 4 * num_tokens * num_keys * C
                  + 2 * num_tokens * C * C + 4 * num_tokens * C * F)
     head = 2 * D * 2 * C + 2 * num_logits * C * dims.vocab_size
     embed = 2 * num_inputs * dims.cvae * C
     return dims.depth * per_block + head + embed
 
 
-def block_causal_pairs(block_sizes: Sequence[int], split_min_tokens: Optional[int]) -> int:
-    """(query, key) pairs of a block-causal pass as the kernels run it.
-
-    ``split_min_tokens=None``: one masked call, ``L x L``. Otherwise the split
-    of :meth:`BlockCausalMask.from_block_sizes`: the leading blocks smaller
-    than ``split_min_tokens`` as one masked ``P x P`` call, then
-    ``n_k x end_k`` per later block.
-    """
-    if split_min_tokens is None:
-        return sum(block_sizes)**2
-    return BlockCausalMask.from_block_sizes(block_sizes, split_min_tokens).num_pairs
-
-
-def teacher_forcing_flops(dims: TransformerDims, patch_nums: Sequence[int],
-                          split_min_tokens: Optional[int] = None) -> int:
+def teacher_forcing_flops(dims: TransformerDims, patch_nums: Sequence[int]) -> int:
     """Forward FLOPs of one teacher-forced pass over the schedule, per row.
 
-    ``L = sum(pn ** 2)`` tokens, :func:`block_causal_pairs` attention pairs
-    (``L x L`` with the dense mask), ``L`` logits and ``L - 1`` embedded
-    inputs (the start token has none).
+    ``L = sum(pn ** 2)`` tokens, ``L x L`` attention pairs, ``L`` logits and
+    ``L - 1`` embedded inputs (the start token has none).
     """
-    sizes = [pn * pn for pn in patch_nums]
-    L = sum(sizes)
-    return transformer_pass_flops(dims, L, L, L, L - 1,
-                                  attn_pairs=block_causal_pairs(sizes, split_min_tokens))
+    L = sum(pn * pn for pn in patch_nums)
+    return transformer_pass_flops(dims, L, L, L, L - 1)
 
 
-def student_pass_flops(dims: TransformerDims, pn: int,
-                       split_min_tokens: Optional[int] = None) -> int:
+def student_pass_flops(dims: TransformerDims, pn: int) -> int:
     """Forward FLOPs of SAR's Markovian student pass on scale ``pn``, per row.
 
-    ``1 + pn ** 2`` tokens (class token and the scale), block-causal attention
-    over the two blocks (:func:`block_causal_pairs`), ``pn ** 2`` logits and
-    inputs (spec section 2.4).
+    ``1 + pn ** 2`` tokens (class token and the scale), dense attention over
+    them, ``pn ** 2`` logits and inputs (spec section 2.4).
     """
     n = 1 + pn * pn
-    return transformer_pass_flops(dims, n, n, pn * pn, pn * pn,
-                                  attn_pairs=block_causal_pairs([1, pn * pn], split_min_tokens))
+    return transformer_pass_flops(dims, n, n, pn * pn, pn * pn)
 
 
 def sar_step_flops(dims: TransformerDims, patch_nums: Sequence[int],
-                   student_scales: Sequence[int], sf_context: str, uncond_pass: bool,
-                   split_min_tokens: Optional[int] = None) -> int:
+                   student_scales: Sequence[int], sf_context: str, uncond_pass: bool) -> int:
     """FLOPs of one SAR (stagger-scale rollout) training step, per row.
 
     Teacher pass with gradient, the rollout's unconditional teacher pass
@@ -142,16 +112,13 @@ def sar_step_flops(dims: TransformerDims, patch_nums: Sequence[int],
         student_scales: indices into ``patch_nums`` of the student-forced scales.
         sf_context (str): ``'markov'`` or ``'full'``.
         uncond_pass (bool): whether the rollout runs the unconditional pass.
-        split_min_tokens (int, optional): the backbone's
-            ``attn_split_min_tokens`` (see :func:`block_causal_pairs`).
 
     Returns:
         int: FLOPs (forward and backward).
     """
-    teacher = teacher_forcing_flops(dims, patch_nums, split_min_tokens)
+    teacher = teacher_forcing_flops(dims, patch_nums)
     if sf_context == 'markov':
-        student = sum(student_pass_flops(dims, patch_nums[k], split_min_tokens)
-                      for k in student_scales)
+        student = sum(student_pass_flops(dims, patch_nums[k]) for k in student_scales)
     elif sf_context == 'full':
         student = teacher
     else:

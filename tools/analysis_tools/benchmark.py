@@ -177,14 +177,12 @@ def bench_train(model, cfg: Config, args, device, patch_nums, image_size, peak_f
         for _ in range(args.warmup - 1):
             fn()
     rounds = time_interleaved({'train_tf': tf_step, 'train_sar': sar_step}, args.iters, device)
-    split = getattr(model.backbone, 'attn_split_min_tokens', None)
     results = {}
     results['train_tf'] = _phase(summarize_times(rounds['train_tf']), peaks['train_tf'],
-                                 B * 3 * teacher_forcing_flops(dims, patch_nums, split),
+                                 B * 3 * teacher_forcing_flops(dims, patch_nums),
                                  peak_flops, B, rollout=_rollout_settings(tf_rollout))
     flops = B * sar_step_flops(dims, patch_nums, last['out'].student_scales,
-                               sar_rollout.sf_context, uncond_pass=sar_rollout.rollout_cfg > 0,
-                               split_min_tokens=split)
+                               sar_rollout.sf_context, uncond_pass=sar_rollout.rollout_cfg > 0)
     results['train_sar'] = _phase(summarize_times(rounds['train_sar']), peaks['train_sar'], flops,
                                   peak_flops, B, rollout=_rollout_settings(sar_rollout))
     results['sar_over_tf_rounds'] = [sar / tf for tf, sar in zip(rounds['train_tf'],

@@ -17,8 +17,7 @@ import torch.nn.functional as F
 
 from sar_mm.registry import BACKBONES
 from .base_backbone import BaseScaleTransformer
-from .block_causal_attention import BlockCausalMask, block_causal_bias
-from .layers import (AdaLNBeforeHead, AdaLNSelfAttn, AttnMask, attention_dtype,
+from .layers import (AdaLNBeforeHead, AdaLNSelfAttn, attention_dtype, block_causal_bias,
                      compiled_run_blocks, run_blocks)
 
 __all__ = ['FlexVARTransformer']
@@ -66,11 +65,6 @@ class FlexVARTransformer(BaseScaleTransformer):
             (the ``alng`` of the release scripts).
         init_head (float): init multiplier of the classifier head.
         mask_cache_size (int): number of schedules whose masks are kept.
-        attn_split_min_tokens (int, optional): teacher-forced passes attend
-            block-causally with one unmasked kernel call per scale of at least
-            this many tokens (:class:`BlockCausalMask`; same result up to float
-            rounding, fewer query/key pairs); ``None`` runs one call with the
-            dense (L, L) mask.
         compile_blocks (bool): run the blocks through ``torch.compile``
             (:func:`~sar_mm.models.backbones.layers.compiled_run_blocks`) in
             training and sampling; off by default (see ``docs/benchmarks.md``
@@ -92,13 +86,8 @@ class FlexVARTransformer(BaseScaleTransformer):
                  init_adaln_gamma: Optional[float] = None,
                  init_head: float = 0.02,
                  mask_cache_size: int = 16,
-                 attn_split_min_tokens: Optional[int] = 64,
                  compile_blocks: bool = False) -> None:
         super().__init__()
-        if attn_split_min_tokens is not None and attn_split_min_tokens < 1:
-            raise ValueError(f'attn_split_min_tokens must be >= 1 or None, got '
-                             f'{attn_split_min_tokens}')
-        self.attn_split_min_tokens = attn_split_min_tokens
         self.compile_blocks = compile_blocks
         self.depth = depth
         self.embed_dim = C = 64 * depth
@@ -172,27 +161,18 @@ class FlexVARTransformer(BaseScaleTransformer):
         return pns
 
     def attn_bias(self, patch_nums: Sequence[int], device: torch.device,
-                  dtype: Optional[torch.dtype] = None) -> AttnMask:
-        """Cached block-causal attention mask of a schedule on ``device``.
+                  dtype: Optional[torch.dtype] = None) -> torch.Tensor:
+        """Cached block-causal mask (1, 1, L, L) of a schedule on ``device``.
 
-        A :class:`~sar_mm.models.backbones.block_causal_attention.BlockCausalMask`
-        (one attention call per scale of at least ``attn_split_min_tokens``
-        tokens), or the dense additive (1, 1, L, L) mask when
-        ``attn_split_min_tokens`` is ``None``. ``dtype`` defaults to the
-        attention dtype of the current call (autocast's or the parameters'), so
-        the blocks never cast the mask.
+        ``dtype`` defaults to the attention dtype of the current call (autocast's
+        or the parameters'), so the blocks never cast the mask.
         """
         if dtype is None:
             dtype = attention_dtype(torch.device(device).type, self.pos_start.dtype)
         key = (self._check_schedule(patch_nums), str(device), dtype)
         bias = self._mask_cache.get(key)
         if bias is None:
-            sizes = [pn * pn for pn in key[0]]
-            if self.attn_split_min_tokens is None:
-                bias = block_causal_bias(sizes).to(device=device, dtype=dtype)
-            else:
-                bias = BlockCausalMask.from_block_sizes(sizes, self.attn_split_min_tokens,
-                                                        device=device, dtype=dtype)
+            bias = block_causal_bias([pn * pn for pn in key[0]]).to(device=device, dtype=dtype)
             self._mask_cache[key] = bias
             while len(self._mask_cache) > self.mask_cache_size:
                 self._mask_cache.popitem(last=False)
@@ -214,7 +194,7 @@ class FlexVARTransformer(BaseScaleTransformer):
         return torch.cat([self.scale_positions(pn) for pn in patch_nums], dim=1)
 
     def _run_blocks(self, x_BLC: torch.Tensor, cond_BD: torch.Tensor,
-                    attn_bias: AttnMask) -> torch.Tensor:
+                    attn_bias: Optional[torch.Tensor]) -> torch.Tensor:
         runner = compiled_run_blocks() if self.compile_blocks else run_blocks
         return runner(self.blocks, x_BLC, cond_BD, attn_bias)
 
@@ -244,10 +224,9 @@ class FlexVARTransformer(BaseScaleTransformer):
         cond_BD = self.class_emb(self._drop_labels(label_B))  # (B, C)
         sos = cond_BD.unsqueeze(1) + self.pos_start  # (B, 1, C)
         x_BLC = torch.cat((sos, self.word_embed(x_BLCv_wo_first_l.to(sos.dtype))), dim=1)
-        L = sum(int(pn)**2 for pn in patch_nums)
-        if x_BLC.shape[1] != L:
+        if x_BLC.shape[1] != bias.shape[-1]:
             raise ValueError(f'input has {x_BLC.shape[1] - 1} tokens after the start token, but '
-                             f'the schedule {list(patch_nums)} needs {L - 1}')
+                             f'the schedule {list(patch_nums)} needs {bias.shape[-1] - 1}')
         x_BLC = x_BLC + self.schedule_positions(patch_nums).expand(B, -1, -1)
         return self.get_logits(self._run_blocks(x_BLC, cond_BD, bias), cond_BD)
 

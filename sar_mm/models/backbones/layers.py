@@ -6,21 +6,31 @@ that checkpoints convert with a prefix only (fixtures README, quirks 1-4).
 """
 import functools
 import math
-from typing import Callable, Optional, Union
+from typing import Callable, Optional, Sequence
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .block_causal_attention import BlockCausalMask
-
 __all__ = [
-    'AttnMask', 'attention_dtype', 'run_blocks', 'compiled_run_blocks', 'DropPath', 'FFN',
+    'block_causal_bias', 'attention_dtype', 'run_blocks', 'compiled_run_blocks', 'DropPath', 'FFN',
     'SelfAttention', 'AdaLNSelfAttn', 'AdaLNBeforeHead'
 ]
 
-#: What the blocks take as attention mask (see :meth:`SelfAttention.forward`).
-AttnMask = Union[None, torch.Tensor, BlockCausalMask]
+
+def block_causal_bias(block_sizes: Sequence[int]) -> torch.Tensor:
+    """Additive block-causal mask: a query of block i sees the keys of blocks <= i.
+
+    Args:
+        block_sizes: tokens per block, e.g. ``[pn ** 2 for pn in patch_nums]``.
+
+    Returns:
+        Tensor: (1, 1, L, L) float32 with 0 where attention is allowed, -inf elsewhere.
+    """
+    block_of = torch.cat([torch.full((n, ), i) for i, n in enumerate(block_sizes)])  # (L,)
+    allowed = block_of[:, None] >= block_of[None, :]  # (L_q, L_k)
+    bias = torch.zeros(allowed.shape).masked_fill_(~allowed, -math.inf)
+    return bias.view(1, 1, *allowed.shape)
 
 
 def attention_dtype(device_type: str, default: torch.dtype) -> torch.dtype:
@@ -36,7 +46,7 @@ def attention_dtype(device_type: str, default: torch.dtype) -> torch.dtype:
 
 
 def run_blocks(blocks: nn.ModuleList, x_BLC: torch.Tensor, cond_BD: torch.Tensor,
-               attn_bias: AttnMask) -> torch.Tensor:
+               attn_bias: Optional[torch.Tensor]) -> torch.Tensor:
     """Apply AdaLN blocks in order: x (B, L, C), cond (B, D) -> (B, L, C)."""
     for block in blocks:
         x_BLC = block(x_BLC, cond_BD, attn_bias)
@@ -136,14 +146,8 @@ class SelfAttention(nn.Module):
         self._cache_k = self._cache_v = None
         self._cache_len = 0
 
-    def forward(self, x: torch.Tensor, attn_bias: AttnMask) -> torch.Tensor:
-        """x (Tensor): (B, L, C) -> (B, L, C).
-
-        ``attn_bias``: an additive (1, 1, L, L) mask, a
-        :class:`~sar_mm.models.backbones.block_causal_attention.BlockCausalMask`
-        (one kernel call per large scale), or ``None`` (full attention; always
-        the case with the KV cache on).
-        """
+    def forward(self, x: torch.Tensor, attn_bias: Optional[torch.Tensor]) -> torch.Tensor:
+        """x (Tensor): (B, L, C); attn_bias: additive (1, 1, L, L) mask or None."""
         B, L, C = x.shape
         bias = torch.cat((self.q_bias, self.zero_k_bias, self.v_bias))
         qkv = F.linear(x, self.mat_qkv.weight, bias).view(B, L, 3, self.num_heads, self.head_dim)
@@ -166,13 +170,9 @@ class SelfAttention(nn.Module):
             self._cache_len = end
             k, v = self._cache_k[:, :, :end], self._cache_v[:, :, :end]
             attn_bias = None
-        dropout_p = self.attn_drop if self.training else 0.0
-        if isinstance(attn_bias, BlockCausalMask):
-            out = attn_bias.attend(q, k, v, dropout_p, self.scale)
-        else:
-            out = F.scaled_dot_product_attention(
-                q, k, v, attn_mask=None if attn_bias is None else attn_bias.to(dtype),
-                dropout_p=dropout_p, scale=self.scale)
+        out = F.scaled_dot_product_attention(
+            q, k, v, attn_mask=None if attn_bias is None else attn_bias.to(dtype),
+            dropout_p=self.attn_drop if self.training else 0.0, scale=self.scale)
         out = out.transpose(1, 2).reshape(B, L, C)  # (B, L, C)
         return self.proj(out)
 
@@ -211,7 +211,7 @@ class AdaLNSelfAttn(nn.Module):
         self._modulation = None
 
     def forward(self, x: torch.Tensor, cond_BD: torch.Tensor,
-                attn_bias: AttnMask) -> torch.Tensor:
+                attn_bias: Optional[torch.Tensor]) -> torch.Tensor:
         """x: (B, L, C); cond_BD: (B, D); returns (B, L, C)."""
         ada = self._modulation
         if ada is None:

@@ -25,8 +25,7 @@ import torch.nn as nn
 
 from sar_mm.registry import BACKBONES
 from .base_backbone import BaseScaleTransformer
-from .block_causal_attention import block_causal_bias
-from .layers import AdaLNBeforeHead, AdaLNSelfAttn
+from .layers import AdaLNBeforeHead, AdaLNSelfAttn, block_causal_bias
 
 __all__ = ['VARTransformer']
 

@@ -6,7 +6,7 @@ import torch
 
 from sar_mm.models.backbones import FlexVARTransformer
 from sar_mm.models.backbones.flexvar_transformer import sincos_position_grid
-from sar_mm.models.backbones.block_causal_attention import block_causal_bias
+from sar_mm.models.backbones.layers import block_causal_bias
 from sar_mm.registry import BACKBONES
 
 

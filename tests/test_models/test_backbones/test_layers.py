@@ -1,10 +1,9 @@
 """Shared layers: attention dtype under autocast, KV cache dtype, per-dtype cached masks."""
-import pytest
 import torch
 import torch.nn.functional as F
 
 from sar_mm.models.backbones import FlexVARTransformer
-from sar_mm.models.backbones.block_causal_attention import block_causal_bias
+from sar_mm.models.backbones.layers import block_causal_bias
 from sar_mm.models.backbones.layers import AdaLNSelfAttn, SelfAttention, attention_dtype, run_blocks
 
 
@@ -62,21 +61,15 @@ def test_kv_cache_is_kept_in_the_autocast_dtype():
         assert attn._cache_k.dtype is torch.float32
 
 
-@pytest.mark.parametrize('split', [None, 1])
-def test_masks_are_cached_per_dtype(split):
-    model = FlexVARTransformer(depth=1, num_classes=4, vocab_size=8, cvae=4, pos_grid_size=4,
-                               attn_split_min_tokens=split)
+def test_masks_are_cached_per_dtype():
+    model = FlexVARTransformer(depth=1, num_classes=4, vocab_size=8, cvae=4, pos_grid_size=4)
     cpu = torch.device('cpu')
-
-    def dense(mask):
-        return mask if split is None else mask.dense()
-
     fp32 = model.attn_bias([1, 2], cpu)
-    assert dense(fp32).dtype is torch.float32 and model.attn_bias([1, 2], cpu) is fp32
+    assert fp32.dtype is torch.float32 and model.attn_bias([1, 2], cpu) is fp32
     with torch.autocast('cpu', dtype=torch.bfloat16):
         bf16 = model.attn_bias([1, 2], cpu)
         assert model.attn_bias([1, 2], cpu) is bf16
-    assert dense(bf16).dtype is torch.bfloat16 and torch.equal(dense(bf16).float(), dense(fp32))
+    assert bf16.dtype is torch.bfloat16 and torch.equal(bf16.float(), fp32)
     assert model.attn_bias([1, 2], cpu, torch.bfloat16) is bf16
 
 

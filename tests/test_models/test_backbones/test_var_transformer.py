@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from sar_mm.models.backbones import VARTransformer
-from sar_mm.models.backbones.block_causal_attention import block_causal_bias
+from sar_mm.models.backbones.layers import block_causal_bias
 from sar_mm.models.converters.var import convert_var_checkpoints
 from sar_mm.registry import BACKBONES
 
