@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from mmengine.model import BaseModel
 
 from sar_mm.registry import MODELS
+from ..data_preprocessors import build_data_preprocessor
 
 __all__ = ['ShapesClassifier']
 
@@ -49,11 +50,8 @@ class ShapesClassifier(BaseModel):
                  feature_dim: int = 64,
                  data_preprocessor: Optional[Union[dict, nn.Module]] = None,
                  init_cfg: Optional[dict] = None) -> None:
-        if data_preprocessor is None:
-            data_preprocessor = dict(type='GeneratorDataPreprocessor')
-        if isinstance(data_preprocessor, dict):
-            data_preprocessor = MODELS.build(data_preprocessor)
-        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        super().__init__(data_preprocessor=build_data_preprocessor(data_preprocessor),
+                         init_cfg=init_cfg)
         self.num_classes = num_classes
         self.feature_dim = feature_dim
         channels = (3, ) + tuple(widths)

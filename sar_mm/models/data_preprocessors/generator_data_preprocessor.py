@@ -6,7 +6,8 @@ from mmengine.model import BaseDataPreprocessor
 
 from sar_mm.registry import MODELS
 
-__all__ = ['GeneratorDataPreprocessor', 'to_symmetric_range', 'collate_data_samples']
+__all__ = ['GeneratorDataPreprocessor', 'build_data_preprocessor', 'to_symmetric_range',
+           'collate_data_samples']
 
 
 def to_symmetric_range(images: torch.Tensor) -> torch.Tensor:
@@ -81,3 +82,16 @@ class GeneratorDataPreprocessor(BaseDataPreprocessor):
         if data_samples is not None:
             data_samples = self.cast_data(data_samples)
         return dict(inputs=inputs, data_samples=data_samples)
+
+
+def build_data_preprocessor(
+        cfg: Optional[Union[dict, BaseDataPreprocessor]]) -> BaseDataPreprocessor:
+    """The data preprocessor of a sar_mm model: ``cfg`` built in sar_mm's ``MODELS``.
+
+    ``None`` means ``GeneratorDataPreprocessor`` (images to [-1, 1]). Built
+    here rather than by ``BaseModel``, whose root registry does not see
+    sar_mm's types outside a Runner's default scope; a module is returned as is.
+    """
+    if cfg is None:
+        cfg = dict(type='GeneratorDataPreprocessor')
+    return MODELS.build(cfg) if isinstance(cfg, dict) else cfg

@@ -7,6 +7,7 @@ import torch.nn as nn
 from mmengine.model import BaseModel
 
 from sar_mm.registry import BACKBONES, LOSSES, MODELS, ROLLOUTS, TASK_UTILS, TOKENIZERS
+from ..data_preprocessors import build_data_preprocessor
 from ..rollouts.base_rollout import teacher_forced_inputs
 from ..rollouts.rollout_output import RolloutOutput
 from ..utils.ar_generation import autoregressive_generate
@@ -132,11 +133,8 @@ class ScaleWiseAR(BaseModel):
                  data_preprocessor: Optional[Union[dict, nn.Module]] = None,
                  test_cfg: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
-        if data_preprocessor is None:
-            data_preprocessor = dict(type='GeneratorDataPreprocessor')
-        if isinstance(data_preprocessor, dict):
-            data_preprocessor = MODELS.build(data_preprocessor)
-        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        super().__init__(data_preprocessor=build_data_preprocessor(data_preprocessor),
+                         init_cfg=init_cfg)
         self.tokenizer = _build(tokenizer, TOKENIZERS)
         self.tokenizer.freeze()
         self.backbone = _build(backbone, BACKBONES)

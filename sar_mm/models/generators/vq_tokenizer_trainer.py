@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from mmengine.model import BaseModel
 
 from sar_mm.registry import LOSSES, MODELS, TOKENIZERS
+from ..data_preprocessors import build_data_preprocessor
 from ..tokenizers.l2norm_quantizer import nearest_code_l2norm
 from .scale_wise_ar import to_uint8_images
 
@@ -82,11 +83,8 @@ class VQTokenizerTrainer(BaseModel):
                  loss: Optional[Union[dict, nn.Module]] = None,
                  data_preprocessor: Optional[Union[dict, nn.Module]] = None,
                  init_cfg: Optional[dict] = None) -> None:
-        if data_preprocessor is None:
-            data_preprocessor = dict(type='GeneratorDataPreprocessor')
-        if isinstance(data_preprocessor, dict):
-            data_preprocessor = MODELS.build(data_preprocessor)
-        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        super().__init__(data_preprocessor=build_data_preprocessor(data_preprocessor),
+                         init_cfg=init_cfg)
         if isinstance(tokenizer, dict):
             tokenizer = TOKENIZERS.build(dict(tokenizer, frozen=False))
         if tokenizer.frozen:
