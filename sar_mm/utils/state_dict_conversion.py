@@ -12,7 +12,8 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 import torch
 import torch.nn as nn
 
-__all__ = ['ConversionError', 'convert_state_dict', 'check_state_dict_matches']
+__all__ = ['ConversionError', 'convert_state_dict', 'check_state_dict_matches',
+           'state_dict_problems']
 
 Rule = Tuple[str, Optional[str]]
 
@@ -64,24 +65,38 @@ def convert_state_dict(state_dict: Dict[str, torch.Tensor],
     return out
 
 
+def _shape(value) -> tuple:
+    return tuple(value.shape) if hasattr(value, 'shape') else ()
+
+
+def state_dict_problems(state_dict: Dict[str, torch.Tensor],
+                        expected: Dict[str, torch.Tensor]) -> List[str]:
+    """Missing keys, unexpected keys and shape mismatches, as readable lines.
+
+    Args:
+        state_dict: the checkpoint's entries.
+        expected: the model's ``state_dict()`` (may live on the meta device).
+
+    Returns:
+        list[str]: one line per kind of problem, each with its count and the
+        first 20 keys; empty when the two fit.
+    """
+    missing = sorted(set(expected) - set(state_dict))
+    unexpected = sorted(set(state_dict) - set(expected))
+    misshaped = [f'{key}: checkpoint {_shape(state_dict[key])} vs model {_shape(expected[key])}'
+                 for key in sorted(set(expected) & set(state_dict))
+                 if _shape(state_dict[key]) != _shape(expected[key])]
+    return [f'{len(keys)} {what}: {_short(keys)}'
+            for what, keys in (('missing keys', missing), ('unexpected keys', unexpected),
+                               ('shape mismatches', misshaped)) if keys]
+
+
 def check_state_dict_matches(state_dict: Dict[str, torch.Tensor], model: nn.Module) -> None:
     """Check keys and shapes of ``state_dict`` against ``model.state_dict()``.
 
     The model may live on the meta device. Raises :class:`ConversionError`
     naming missing keys, unexpected keys and every shape mismatch.
     """
-    expected = model.state_dict()
-    missing = set(expected) - set(state_dict)
-    unexpected = set(state_dict) - set(expected)
-    wrong = [f'{k}: checkpoint {tuple(state_dict[k].shape)} vs model {tuple(expected[k].shape)}'
-             for k in sorted(set(expected) & set(state_dict))
-             if tuple(state_dict[k].shape) != tuple(expected[k].shape)]
-    problems = []
-    if missing:
-        problems.append(f'missing keys: {_short(missing)}')
-    if unexpected:
-        problems.append(f'unexpected keys: {_short(unexpected)}')
-    if wrong:
-        problems.append('shape mismatches: ' + '; '.join(wrong[:20]))
+    problems = state_dict_problems(state_dict, model.state_dict())
     if problems:
         raise ConversionError('converted checkpoint does not fit the model: ' + ' | '.join(problems))

@@ -1,42 +1,15 @@
 """Refuse a checkpoint that does not fit the model, before any weight is loaded."""
 import re
-from typing import Dict, List, Sequence
+from typing import Dict, Sequence
 
 import torch
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
 from sar_mm.registry import HOOKS
+from sar_mm.utils.state_dict_conversion import state_dict_problems
 
 __all__ = ['StrictCheckpointHook']
-
-
-def _shape(value) -> tuple:
-    return tuple(value.shape) if hasattr(value, 'shape') else ()
-
-
-def _listed(keys: Sequence[str], limit: int = 20) -> str:
-    more = f' ... (+{len(keys) - limit} more)' if len(keys) > limit else ''
-    return ', '.join(keys[:limit]) + more
-
-
-def _state_dict_mismatches(checkpoint_state: Dict[str, torch.Tensor],
-                          model_state: Dict[str, torch.Tensor]) -> List[str]:
-    """Missing keys, unexpected keys and shape mismatches, as readable lines (empty: it fits)."""
-    missing = sorted(set(model_state) - set(checkpoint_state))
-    unexpected = sorted(set(checkpoint_state) - set(model_state))
-    misshaped = [f'{key}: checkpoint {_shape(checkpoint_state[key])} vs model '
-                 f'{_shape(model_state[key])}'
-                 for key in sorted(set(model_state) & set(checkpoint_state))
-                 if _shape(checkpoint_state[key]) != _shape(model_state[key])]
-    problems = []
-    if missing:
-        problems.append(f'{len(missing)} missing keys: {_listed(missing)}')
-    if unexpected:
-        problems.append(f'{len(unexpected)} unexpected keys: {_listed(unexpected)}')
-    if misshaped:
-        problems.append(f'{len(misshaped)} shape mismatches: {_listed(misshaped)}')
-    return problems
 
 
 @HOOKS.register_module()
@@ -70,7 +43,7 @@ class StrictCheckpointHook(Hook):
         state = {re.sub(r'^module\.', '', key): value for key, value in state.items()
                  if key != '_metadata'}
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-        problems = _state_dict_mismatches(self._kept(state), self._kept(model.state_dict()))
+        problems = state_dict_problems(self._kept(state), self._kept(model.state_dict()))
         if problems:
             source = getattr(runner, '_load_from', None) or 'the checkpoint'
             raise ValueError(f'{source} does not fit {type(model).__name__} (another model '
