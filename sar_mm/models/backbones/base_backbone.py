@@ -18,7 +18,7 @@ class BaseScaleTransformer(nn.Module):
 
     Attributes:
         num_classes (int), vocab_size (int), cvae (int), depth (int),
-        embed_dim (int), cond_drop_rate (float).
+        embed_dim (int), cond_drop_rate (float), blocks (nn.ModuleList of AdaLN blocks).
     """
 
     num_classes: int
@@ -27,6 +27,7 @@ class BaseScaleTransformer(nn.Module):
     depth: int
     embed_dim: int
     cond_drop_rate: float
+    blocks: nn.ModuleList
 
     def forward(self, label_B: torch.Tensor, x_BLCv_wo_first_l: torch.Tensor,
                 patch_nums: Sequence[int]) -> torch.Tensor:
@@ -70,6 +71,19 @@ class BaseScaleTransformer(nn.Module):
         return torch.where(drop, torch.full_like(label_B, self.num_classes), label_B)
 
     # --- KV-cached autoregressive sampling -------------------------------------------
+    def _enable_sampling_caches(self, batch_size: int, max_len: int, dtype: torch.dtype,
+                                device: torch.device) -> None:
+        """KV caches of ``max_len`` tokens in every block, AdaLN modulation kept."""
+        for block in self.blocks:
+            block.attn.enable_kv_cache(batch_size, max_len, dtype, device)
+            block.reuse_modulation(True)
+
+    def _disable_sampling_caches(self) -> None:
+        """Free the KV caches and the kept AdaLN modulations of every block."""
+        for block in self.blocks:
+            block.attn.disable_kv_cache()
+            block.reuse_modulation(False)
+
     def ar_begin(self, label_B: torch.Tensor, patch_nums: Sequence[int]) -> torch.Tensor:
         """Allocate KV caches for ``len(label_B)`` rows and the schedule.
 

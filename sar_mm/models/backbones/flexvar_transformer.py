@@ -268,9 +268,7 @@ class FlexVARTransformer(BaseScaleTransformer):
         pns = self._check_schedule(patch_nums)
         cond_BD = self.class_emb(label_B)  # (B, C)
         B, L = label_B.shape[0], sum(pn * pn for pn in pns)
-        for block in self.blocks:
-            block.attn.enable_kv_cache(B, L, cond_BD.dtype, cond_BD.device)
-            block.reuse_modulation(True)
+        self._enable_sampling_caches(B, L, cond_BD.dtype, cond_BD.device)
         return cond_BD.unsqueeze(1) + self.pos_start + self.scale_positions(pns[0])
 
     def ar_step(self, x_BlC: torch.Tensor, label_B: torch.Tensor) -> torch.Tensor:
@@ -292,9 +290,7 @@ class FlexVARTransformer(BaseScaleTransformer):
 
     def ar_end(self) -> None:
         """Free the KV caches and the kept AdaLN modulations."""
-        for block in self.blocks:
-            block.attn.disable_kv_cache()
-            block.reuse_modulation(False)
+        self._disable_sampling_caches()
 
     def no_weight_decay_names(self) -> Sequence[str]:
         return ('pos_start', 'pos_1LC')

@@ -25,7 +25,7 @@ import torch.nn as nn
 
 from sar_mm.registry import BACKBONES
 from .base_backbone import BaseScaleTransformer
-from .layers import AdaLNBeforeHead, AdaLNSelfAttn, block_causal_bias
+from .layers import AdaLNBeforeHead, AdaLNSelfAttn, block_causal_bias, run_blocks
 
 __all__ = ['VARTransformer']
 
@@ -139,12 +139,6 @@ class VARTransformer(BaseScaleTransformer):
         """``lvl_embed(lvl_1L) + pos_1LC``: (1, L, C)."""
         return self.lvl_embed(self.lvl_1L) + self.pos_1LC
 
-    def _run_blocks(self, x_BLC: torch.Tensor, cond_BD: torch.Tensor,
-                    attn_bias: Optional[torch.Tensor]) -> torch.Tensor:
-        for block in self.blocks:
-            x_BLC = block(x_BLC, cond_BD, attn_bias)
-        return x_BLC
-
     def get_logits(self, h_BLC: torch.Tensor, cond_BD: torch.Tensor) -> torch.Tensor:
         """AdaLN head in float32: (B, L, C) -> (B, L, V)."""
         return self.head(self.head_nm(h_BLC.float(), cond_BD.float()).float()).float()
@@ -172,7 +166,7 @@ class VARTransformer(BaseScaleTransformer):
         sos = cond_BD.unsqueeze(1) + self.pos_start.expand(B, -1, -1)  # (B, 1, C)
         x_BLC = torch.cat((sos, self.word_embed(x_BLCv_wo_first_l.float())), dim=1)  # (B, L, C)
         x_BLC = x_BLC + self._lvl_pos()[:, :L]
-        h = self._run_blocks(x_BLC, cond_BD, self.attn_bias_for_masking[:, :, :L, :L])
+        h = run_blocks(self.blocks, x_BLC, cond_BD, self.attn_bias_for_masking[:, :, :L, :L])
         return self.get_logits(h, cond_BD)
 
     def forward_student(self, label_B: torch.Tensor, x_BlCv: torch.Tensor,
@@ -207,7 +201,7 @@ class VARTransformer(BaseScaleTransformer):
         blk = self.word_embed(x_BlCv.float()) + lvl_pos[:, begin:end]  # (B, pn*pn, C)
         x_BLC = torch.cat((cls, blk), dim=1)  # (B, 1 + pn*pn, C)
         bias = block_causal_bias([self.first_l, end - begin]).to(x_BLC.device)
-        h = self._run_blocks(x_BLC, cond_BD, bias)
+        h = run_blocks(self.blocks, x_BLC, cond_BD, bias)
         return self.get_logits(h[:, self.first_l:], cond_BD)
 
     # --- KV-cached sampling -----------------------------------------------------------
@@ -224,9 +218,7 @@ class VARTransformer(BaseScaleTransformer):
         pns = self._check_prefix(patch_nums)
         B = label_B.shape[0]
         max_len = sum(pn ** 2 for pn in pns)
-        for block in self.blocks:
-            block.attn.enable_kv_cache(B, max_len, self.pos_1LC.dtype, self.pos_1LC.device)
-            block.reuse_modulation(True)
+        self._enable_sampling_caches(B, max_len, self.pos_1LC.dtype, self.pos_1LC.device)
         self._ar_patch_nums = pns
         cond_BD = self.class_emb(label_B)  # (B, C)
         return (cond_BD.unsqueeze(1) + self.pos_start.expand(B, -1, -1)
@@ -245,7 +237,7 @@ class VARTransformer(BaseScaleTransformer):
         if self._ar_patch_nums is None:
             raise RuntimeError('call ar_begin before ar_step')
         cond_BD = self.class_emb(label_B)  # (B, C)
-        return self.get_logits(self._run_blocks(x_BlC, cond_BD, None), cond_BD)
+        return self.get_logits(run_blocks(self.blocks, x_BlC, cond_BD, None), cond_BD)
 
     def ar_embed(self, x_BlCv: torch.Tensor, si: int, patch_nums: Sequence[int]) -> torch.Tensor:
         """``word_embed(x) + lvl_pos`` of scale ``si``: (B, pn ** 2, Cvae) -> (B, pn ** 2, C)."""
@@ -257,9 +249,7 @@ class VARTransformer(BaseScaleTransformer):
 
     def ar_end(self) -> None:
         """Free the KV caches and the kept AdaLN modulations."""
-        for block in self.blocks:
-            block.attn.disable_kv_cache()
-            block.reuse_modulation(False)
+        self._disable_sampling_caches()
         self._ar_patch_nums = None
 
     def no_weight_decay_names(self) -> List[str]:
