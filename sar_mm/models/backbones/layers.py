@@ -133,10 +133,12 @@ class SelfAttention(nn.Module):
                         device: torch.device) -> None:
         """Preallocate (B, H, max_len, head_dim) key and value buffers.
 
-        ``dtype`` and ``device`` are those of the buffers until the first keys
-        arrive; an attention dtype other than ``dtype`` (autocast, see
-        :func:`attention_dtype`) re-allocates them in that dtype.
+        The buffers take the attention dtype (:func:`attention_dtype`): the
+        autocast dtype when called under autocast, else ``dtype``. Should the
+        first keys arrive in another dtype (autocast switched in between), the
+        buffers are re-allocated in it.
         """
+        dtype = attention_dtype(torch.device(device).type, dtype)
         shape = (batch_size, self.num_heads, max_len, self.head_dim)
         self._cache_k = torch.empty(shape, dtype=dtype, device=device)
         self._cache_v = torch.empty(shape, dtype=dtype, device=device)
