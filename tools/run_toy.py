@@ -63,6 +63,7 @@ from sar_mm.evaluation.shapes_feature_extractor import (  # noqa: E402
     export_shapes_classifier, register_shapes_feature_extractor)
 from sar_mm.evaluation.training_curves import (  # noqa: E402
     plot_training_curves, read_scalar_log, scalar_series)
+from sar_mm.models.data_preprocessors import to_symmetric_range  # noqa: E402
 from sar_mm.registry import MODELS  # noqa: E402
 from sar_mm.utils.setup_env import register_all_modules  # noqa: E402
 
@@ -198,9 +199,9 @@ def evaluate_run(work_dir: Path, run: str, config: str, checkpoint: str, seed: i
         log(f'eval {run}: sampled {min(i + 100, num)}/{num}')
     result = dict(run=run, config=config, checkpoint=checkpoint, seed=seed, num_samples=num)
     result.update(score_images(metric, torch.cat(images), labels))
+    exposure_inputs = to_symmetric_range(exposure[0])  # (N, 3, H, W) in [-1, 1]
     result['exposure_bias'] = {
-        mode: measure_exposure_bias(generator, exposure[0].float() / 127.5 - 1, exposure[1],
-                                    mode=mode)
+        mode: measure_exposure_bias(generator, exposure_inputs, exposure[1], mode=mode)
         for mode in EXPOSURE_BIAS_MODES}
     final, scales = sample_images(generator, GRID_LABELS, seeds=GRID_SEEDS,
                                   return_scale_images=True)

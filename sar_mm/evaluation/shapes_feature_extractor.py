@@ -22,6 +22,7 @@ from torch_fidelity import FeatureExtractorBase, register_feature_extractor
 from torch_fidelity.registry import FEATURE_EXTRACTORS_REGISTRY
 
 from sar_mm.models.classifiers import ShapesClassifier
+from sar_mm.models.data_preprocessors import to_symmetric_range
 from .feature_extractor import FeatureExtractorWeightsNotFoundError
 
 __all__ = ['SHAPES_EXTRACTOR', 'ShapesClassifierFeatureExtractor', 'export_shapes_classifier',
@@ -96,7 +97,7 @@ class ShapesClassifierFeatureExtractor(FeatureExtractorBase):
         """x (Tensor): uint8 (B, 3, H, W); returns the requested features."""
         if x.dtype != torch.uint8:
             raise TypeError(f'expected uint8 images, got {x.dtype}')
-        feats, logits = self.classifier.features_and_logits(x.float() / 127.5 - 1.0)
+        feats, logits = self.classifier.features_and_logits(to_symmetric_range(x))
         out = dict(features=feats, logits=logits)
         return tuple(out[name] for name in self.features_list)
 
