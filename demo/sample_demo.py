@@ -4,7 +4,8 @@ Usage::
 
     python demo/sample_demo.py CONFIG CHECKPOINT [--labels 207 88] [--cfg 2.5] [--seed 0]
         [--out grid.png] [--show-scales] [--device cpu] [--top-k K] [--top-p P]
-        [--patch-nums 1 2 3 ...] [--cfg-options KEY=VALUE ...] [--trust-checkpoint]
+        [--patch-nums 1 2 3 ...] [--precision fp32|auto|bf16|fp16]
+        [--cfg-options KEY=VALUE ...] [--trust-checkpoint]
 
 CHECKPOINT is a converted release (``tools/model_converters/*_to_sarmm.py``) or
 a ``tools/train.py`` checkpoint (pass ``--trust-checkpoint``: those files pickle
@@ -43,6 +44,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--top-k', type=int, help='top-k (0 disables; default: test_cfg)')
     parser.add_argument('--top-p', type=float, help='top-p (0 disables; default: test_cfg)')
     parser.add_argument('--patch-nums', type=int, nargs='+', help='scale schedule')
+    parser.add_argument('--precision', choices=['fp32', 'auto', 'bf16', 'fp16'],
+                        help='sampling precision (default: test_cfg, fp32); auto = fp16 on '
+                        'CUDA, bf16 on CPUs with native bf16, else fp32')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='config overrides, e.g. model.test_cfg.cfg_schedule=var')
     parser.add_argument('--trust-checkpoint', action='store_true',
@@ -63,7 +67,7 @@ def main(argv: Optional[List[str]] = None) -> int:
               '#' * 78, file=sys.stderr)
     seeds = [args.seed + i for i in range(len(args.labels))]
     out = sample_images(generator, args.labels, seeds=seeds, cfg=args.cfg, top_k=args.top_k,
-                        top_p=args.top_p, patch_nums=args.patch_nums,
+                        top_p=args.top_p, patch_nums=args.patch_nums, precision=args.precision,
                         return_scale_images=args.show_scales)
     images, scale_images = out if args.show_scales else (out, None)
     grid = image_grid(images, scale_images)

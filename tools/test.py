@@ -3,11 +3,13 @@
 Usage:
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out metrics.json]
         [--save-npz samples.npz] [--save-dir DIR] [--trust-checkpoint PATH ...]
-        [--cfg-options k=v ...] [--launcher none|pytorch|slurm]
+        [--precision fp32|auto|bf16|fp16] [--cfg-options k=v ...]
+        [--launcher none|pytorch|slurm]
 
 The config's ``test_dataloader`` (``ClassLabelDataset``: fixed label and seed
 per sample index) feeds the model's ``predict`` with its ``test_cfg``
-(override with e.g. ``--cfg-options model.test_cfg.cfg=2.2``), and the
+(override with e.g. ``--cfg-options model.test_cfg.cfg=2.2``; ``--precision``
+sets ``model.test_cfg.precision``, fp32 by default), and the
 ``test_evaluator`` (``TorchFidelityMetric``) scores the samples.
 
 Without ``--save-dir`` / ``--save-npz`` the samples are scored as they are
@@ -61,6 +63,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         '--trust-checkpoint', nargs='+', default=[], metavar='PATH',
         help='files or directories whose checkpoints may hold pickled objects (e.g. a '
         'checkpoint written by a sar_mm training run)')
+    parser.add_argument('--precision', choices=['fp32', 'auto', 'bf16', 'fp16'],
+                        help='sampling precision (model.test_cfg.precision, default fp32 for '
+                        'exact per-seed samples); auto = fp16 on CUDA, bf16 on CPUs with native '
+                        'bf16, else fp32')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config entries, e.g. model.test_cfg.cfg=2.2')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none')
@@ -75,6 +81,8 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     """Apply the command line to the config."""
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    if args.precision is not None:
+        cfg.merge_from_dict({'model.test_cfg.precision': args.precision})
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir') is None:

@@ -165,6 +165,7 @@ def sample_images(generator: ScaleWiseAR,
                   top_p: Optional[float] = None,
                   patch_nums: Optional[Sequence[int]] = None,
                   cfg_schedule: Optional[str] = None,
+                  precision: Optional[str] = None,
                   return_scale_images: bool = False,
                   as_numpy: bool = True) -> Union[Images, Tuple[Images, List[Images]]]:
     """Class-conditional samples as uint8 RGB images (``ScaleWiseAR.generate``).
@@ -187,6 +188,10 @@ def sample_images(generator: ScaleWiseAR,
         patch_nums (sequence of int, optional): the scale schedule.
         cfg_schedule (str, optional): ``'var'``, ``'flexvar'``, ``'llamagen'`` or
             ``'sar_rollout'``.
+        precision (str, optional): ``'fp32'`` (the ``test_cfg`` default: exact
+            per-seed results), ``'auto'`` (fp16 on CUDA, bf16 on CPUs with native
+            bf16, else fp32) or a dtype name; autocast covers the transformer and
+            the decoder.
         return_scale_images (bool): also return every scale's decoded image.
         as_numpy (bool): NumPy arrays instead of CPU tensors.
 
@@ -209,7 +214,7 @@ def sample_images(generator: ScaleWiseAR,
     with torch.no_grad():
         out = generator.generate(
             labels.to(device), seeds=seeds, generator=rng, patch_nums=patch_nums, cfg=cfg,
-            cfg_schedule=cfg_schedule, top_k=top_k, top_p=top_p,
+            cfg_schedule=cfg_schedule, top_k=top_k, top_p=top_p, precision=precision,
             return_scale_images=return_scale_images)
     images = _channels_last(out['images'], as_numpy)
     if not return_scale_images:

@@ -8,6 +8,8 @@ import pytest
 from sar_mm.benchmarking import (TRAIN_FLOPS_MULTIPLIER, TransformerDims, VQ16Dims,
                                  sampling_flops, sar_step_flops, teacher_forcing_flops,
                                  vq16_decode_flops, vq16_encode_flops)
+from sar_mm.utils import precision as precision_module
+from sar_mm.utils.precision import MatmulProbe, resolve_precision
 
 TOOL = Path(__file__).resolve().parents[2] / 'tools' / 'analysis_tools' / 'benchmark.py'
 
@@ -62,7 +64,10 @@ def test_sar_config_report_is_well_formed(tool, tmp_path, capsys):
                '--json', str(out)])
     report = json.loads(out.read_text())
     assert report['patch_nums'] == PNS and report['num_tokens'] == 21
-    assert report['image_size'] == 16 and report['dtype'] == 'fp32'
+    # no --dtype: the precision policy's choice for this CPU, recorded in the report
+    auto = {'float32': 'fp32', 'bfloat16': 'bf16'}[resolve_precision('auto', 'cpu').name]
+    assert report['image_size'] == 16 and report['dtype'] == auto
+    assert report['dtype_requested'] == 'auto' and report['precision_reason'].startswith('auto')
     assert report['matmul_peak']['size'] == 64 and report['matmul_peak']['flops_per_s'] > 0
     phases = report['phases']
     assert set(phases) == {'train_tf', 'optimizer_step', 'train_sar', 'sample',
@@ -98,6 +103,19 @@ def test_tf_config_benchmarks_the_default_sar_recipe_in_bf16(tool, tmp_path):
     assert (sar['type'], sar['sf_scope'], sar['token_selection']) == (
         'StaggerScaleRollout', 'last', 'sample')
     json.dumps(report)  # serialisable without --json too
+
+
+@pytest.mark.parametrize('probe,dtype', [(MatmulProbe(115.0, 0.3), 'fp32'),
+                                         (MatmulProbe(100.0, 200.0), 'bf16')])
+def test_auto_dtype_follows_the_cpu_and_an_explicit_one_wins(tool, tmp_path, monkeypatch, probe,
+                                                             dtype):
+    monkeypatch.setattr(precision_module, 'cpu_matmul_probe', lambda: probe)
+    config = write_config(tmp_path, 'TeacherForcing', 'ScaleCrossEntropyLoss')
+    common = ['--what', 'tokenizer', '--iters', '1', '--warmup', '0', '--peak-size', '64',
+              '--batch-size', '1', '--device', 'cpu']
+    assert tool.main([config] + common)['dtype'] == dtype
+    report = tool.main([config, '--dtype', 'fp32'] + common)
+    assert (report['dtype'], report['dtype_requested']) == ('fp32', 'fp32')
 
 
 def test_bad_arguments_fail(tool, tmp_path):

@@ -3,7 +3,7 @@
 Usage::
 
     python tools/analysis_tools/benchmark.py CONFIG [--what train,sample,tokenizer]
-        [--batch-size N] [--dtype fp32|bf16|fp16] [--iters K] [--warmup W]
+        [--batch-size N] [--dtype auto|fp32|bf16|fp16] [--iters K] [--warmup W]
         [--json OUT] [--device cpu|cuda] [--threads T] [--peak-size S]
         [--cfg-options k=v ...]
 
@@ -27,8 +27,12 @@ sampling schedule ``model.test_cfg.patch_nums`` and the resolution it implies
   images per second;
 * ``tokenizer_encode`` / ``tokenizer_decode``: ``img_to_idx`` and ``decode_idx``.
 
-``--dtype bf16`` / ``fp16`` run under ``torch.autocast`` (training through
-sar_mm's ``AmpOptimWrapper``, fp16 with loss scaling, GPU only). The dense
+``--dtype auto`` (the default) takes sar_mm's precision policy
+(:func:`sar_mm.utils.precision.resolve_precision`): fp16 on CUDA, bf16 on a CPU
+that runs bf16 matrix products natively, fp32 on any other CPU; the report's
+``dtype`` is the one that ran (``dtype_requested``, ``precision_reason``).
+``bf16`` / ``fp16`` run under ``torch.autocast`` (training through sar_mm's
+``AmpOptimWrapper``, fp16 with loss scaling, GPU only). The dense
 ``S x S`` matmul throughput of the same dtype is measured first; each phase
 reports its analytic FLOPs (:mod:`sar_mm.benchmarking.flop_count`) per second
 and as a fraction of it. Peak memory: resident set size on the CPU,
@@ -55,6 +59,7 @@ from sar_mm.engine.optim_wrappers import AmpOptimWrapper
 from sar_mm.models.losses import ContrastiveStudentForcingLoss, ScaleCrossEntropyLoss
 from sar_mm.models.rollouts import StaggerScaleRollout, TeacherForcing
 from sar_mm.registry import MODELS
+from sar_mm.utils.precision import resolve_precision
 from sar_mm.utils.setup_env import register_all_modules
 
 PHASE_GROUPS = ('train', 'sample', 'tokenizer')
@@ -68,8 +73,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--what', default='train,sample,tokenizer',
                         help=f'comma-separated phase groups out of {",".join(PHASE_GROUPS)}')
     parser.add_argument('--batch-size', type=int, default=2, help='batch of every phase')
-    parser.add_argument('--dtype', choices=sorted(DTYPES), default='fp32',
-                        help='fp32, or autocast to bf16 / fp16 (fp16: GPU only)')
+    parser.add_argument('--dtype', choices=['auto'] + sorted(DTYPES), default='auto',
+                        help='auto (the precision policy: fp16 on GPU, bf16 on CPUs with native '
+                        'bf16, else fp32), fp32, or autocast to bf16 / fp16 (fp16: GPU only)')
     parser.add_argument('--iters', type=int, default=3, help='timed iterations per phase')
     parser.add_argument('--warmup', type=int, default=1,
                         help='untimed iterations per phase (training steps: at least 1)')
@@ -251,11 +257,15 @@ def format_table(report: Dict) -> str:
 def run(args: argparse.Namespace) -> Dict:
     """Build the model, run the selected phases and return the report."""
     device = torch.device(args.device or ('cuda' if torch.cuda.is_available() else 'cpu'))
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    requested = args.dtype
+    precision = resolve_precision(requested, device.type)
+    args.dtype = {v: k for k, v in DTYPES.items()}[precision.dtype]
+    print(precision.describe(), flush=True)
     if args.dtype == 'fp16' and device.type != 'cuda':
         raise ValueError('--dtype fp16 (autocast with loss scaling) is for the GPU; use bf16 '
                          'on the CPU')
-    if args.threads is not None:
-        torch.set_num_threads(args.threads)
     register_all_modules()
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
@@ -270,7 +280,8 @@ def run(args: argparse.Namespace) -> Dict:
         config=args.config, cfg_options=args.cfg_options or {}, device=str(device),
         device_name=(torch.cuda.get_device_name(device) if device.type == 'cuda'
                      else platform.processor() or platform.machine()),
-        dtype=args.dtype, batch_size=args.batch_size, iters=args.iters, warmup=args.warmup,
+        dtype=args.dtype, dtype_requested=requested, precision_reason=precision.reason,
+        batch_size=args.batch_size, iters=args.iters, warmup=args.warmup,
         threads=torch.get_num_threads(), torch=torch.__version__,
         load_avg_before=list(os.getloadavg()), patch_nums=patch_nums,
         num_tokens=sum(pn * pn for pn in patch_nums), image_size=image_size,

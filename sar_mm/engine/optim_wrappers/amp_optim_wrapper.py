@@ -3,12 +3,19 @@
 MMEngine 0.10.7's ``AmpOptimWrapper`` refuses to start without an accelerator.
 This wrapper is registered under the same name in sar_mm's ``OPTIM_WRAPPERS``,
 so with ``default_scope='sar_mm'`` the configs' ``type='AmpOptimWrapper'`` and
-``tools/train.py --amp`` select it. It autocasts to
+``tools/train.py --amp`` select it. Its ``dtype`` goes through sar_mm's
+precision policy (:func:`sar_mm.utils.precision.resolve_precision`); the
+default ``'auto'`` autocasts to
 
 - ``float16`` on CUDA with a ``GradScaler`` (the official SAR recipe: initial
   scale 2**11, growth interval 1000, scale capped at 32768, clipping after
-  unscaling), or
-- ``bfloat16`` (the CPU default), which needs no loss scaling.
+  unscaling);
+- ``bfloat16`` on a CPU that runs bf16 matrix products natively (AMX,
+  AVX512-BF16), which needs no loss scaling;
+- nothing (plain float32) on any other CPU, where bf16 is emulated and runs
+  orders of magnitude slower.
+
+The choice is logged once at start-up (``precision: float32 (...)``).
 
 Updates with a non-finite loss (or, without loss scaling, a non-finite
 gradient) are skipped as by sar_mm's ``OptimWrapper``.
@@ -21,11 +28,10 @@ import torch.nn as nn
 from torch.optim import Optimizer
 
 from sar_mm.registry import OPTIM_WRAPPERS
+from sar_mm.utils.precision import log_precision_once, resolve_precision
 from .optim_wrapper import OptimWrapper
 
 __all__ = ['AmpOptimWrapper']
-
-_DTYPES = {'float16': torch.float16, 'bfloat16': torch.bfloat16}
 
 
 @OPTIM_WRAPPERS.register_module()
@@ -34,8 +40,9 @@ class AmpOptimWrapper(OptimWrapper):
 
     Args:
         optimizer (Optimizer): the wrapped optimizer.
-        dtype (str, optional): ``'float16'`` or ``'bfloat16'``. ``None`` picks
-            ``float16`` on CUDA and ``bfloat16`` on CPU.
+        dtype (str, optional): ``'auto'`` (default; ``None`` means the same),
+            or an explicit ``'float16'``, ``'bfloat16'`` or ``'float32'`` (short
+            names ``fp16``, ``bf16``, ``fp32`` too), which always wins.
         loss_scale (str | float | dict): only used with ``float16``.
             ``'dynamic'``: ``GradScaler()`` defaults; a float: a static scale;
             a dict: ``GradScaler`` keyword arguments, e.g.
@@ -52,7 +59,7 @@ class AmpOptimWrapper(OptimWrapper):
 
     def __init__(self,
                  optimizer: Optimizer,
-                 dtype: Optional[str] = None,
+                 dtype: Optional[str] = 'auto',
                  loss_scale: Union[str, float, dict] = 'dynamic',
                  max_loss_scale: Optional[float] = None,
                  device_type: Optional[str] = None,
@@ -61,14 +68,10 @@ class AmpOptimWrapper(OptimWrapper):
         super().__init__(optimizer, accumulative_counts=accumulative_counts, clip_grad=clip_grad)
         if device_type is None:
             device_type = 'cuda' if torch.cuda.is_available() else 'cpu'
-        if device_type not in ('cuda', 'cpu'):
-            raise ValueError(f"device_type must be 'cuda' or 'cpu', got {device_type!r}")
-        if dtype is None:
-            dtype = 'float16' if device_type == 'cuda' else 'bfloat16'
-        if dtype not in _DTYPES:
-            raise ValueError(f'dtype must be one of {sorted(_DTYPES)}, got {dtype!r}')
-        self.device_type = device_type
-        self.cast_dtype = _DTYPES[dtype]
+        self.precision = resolve_precision(dtype, device_type)
+        log_precision_once(self.precision)
+        self.device_type = self.precision.device_type
+        self.cast_dtype = self.precision.dtype
 
         use_scaler = self.cast_dtype == torch.float16
         self._static_scale: Optional[float] = None
@@ -131,5 +134,5 @@ class AmpOptimWrapper(OptimWrapper):
     @contextmanager
     def optim_context(self, model: nn.Module) -> Iterator[None]:
         """Gradient-accumulation context of ``OptimWrapper`` plus autocast."""
-        with super().optim_context(model), torch.autocast(self.device_type, dtype=self.cast_dtype):
+        with super().optim_context(model), self.precision.autocast():
             yield

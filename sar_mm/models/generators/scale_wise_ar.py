@@ -7,6 +7,7 @@ import torch.nn as nn
 from mmengine.model import BaseModel
 
 from sar_mm.registry import BACKBONES, LOSSES, MODELS, ROLLOUTS, TASK_UTILS, TOKENIZERS
+from sar_mm.utils.precision import log_precision_once, parse_precision, resolve_precision
 from ..data_preprocessors import build_data_preprocessor
 from ..rollouts.base_rollout import teacher_forced_inputs
 from ..rollouts.rollout_output import RolloutOutput
@@ -26,6 +27,7 @@ DEFAULT_TEST_CFG = dict(
     max_pn=None,
     greedy_outside=None,
     batch_invariant=True,
+    precision='fp32',
 )
 
 
@@ -119,7 +121,10 @@ class ScaleWiseAR(BaseModel):
         test_cfg (dict, optional): sampling settings, keys of
             :data:`DEFAULT_TEST_CFG`: ``patch_nums``, ``cfg``, ``cfg_schedule``
             (``'var' | 'flexvar' | 'llamagen' | 'sar_rollout'``), ``top_k``,
-            ``top_p``, ``max_pn``, ``greedy_outside``, ``batch_invariant``.
+            ``top_p``, ``max_pn``, ``greedy_outside``, ``batch_invariant``,
+            ``precision`` (``'fp32'`` by default, for exact per-seed results;
+            ``'auto'`` or a dtype name autocasts, see
+            :func:`sar_mm.utils.precision.resolve_precision`).
             Missing keys take the defaults; unknown keys raise.
         init_cfg (dict, optional): MMEngine init config.
     """
@@ -155,6 +160,7 @@ class ScaleWiseAR(BaseModel):
             raise ValueError(f'test_cfg.cfg_schedule must be one of {CFG_SCHEDULES}, '
                              f'got {merged["cfg_schedule"]!r}')
         merged['patch_nums'] = [int(pn) for pn in merged['patch_nums']]
+        parse_precision(merged['precision'])  # an unknown name fails at build time
         return merged
 
     # --- modes ---------------------------------------------------------------------------
@@ -269,6 +275,7 @@ class ScaleWiseAR(BaseModel):
                  top_p: Optional[float] = None,
                  max_pn: Optional[int] = None,
                  greedy_outside: Optional[Sequence[int]] = None,
+                 precision: Optional[str] = None,
                  return_scale_images: bool = False) -> dict:
         """Sample images for ``labels`` (keyword overrides of ``test_cfg``).
 
@@ -295,16 +302,20 @@ class ScaleWiseAR(BaseModel):
         settings = dict(self.test_cfg)
         for key, value in (('patch_nums', patch_nums), ('cfg', cfg),
                            ('cfg_schedule', cfg_schedule), ('top_k', top_k), ('top_p', top_p),
-                           ('max_pn', max_pn), ('greedy_outside', greedy_outside)):
+                           ('max_pn', max_pn), ('greedy_outside', greedy_outside),
+                           ('precision', precision)):
             if value is not None:
                 settings[key] = value
         settings['patch_nums'] = [int(pn) for pn in settings['patch_nums']]
         batch_invariant = settings.pop('batch_invariant')
+        chosen = resolve_precision(settings.pop('precision'), device.type)
+        log_precision_once(chosen)
 
         def run(label_rows: torch.Tensor, gen: Optional[torch.Generator]):
-            return autoregressive_generate(
-                self.backbone, self.tokenizer, label_rows, generator=gen,
-                return_scale_images=return_scale_images, **settings)
+            with chosen.autocast():
+                return autoregressive_generate(
+                    self.backbone, self.tokenizer, label_rows, generator=gen,
+                    return_scale_images=return_scale_images, **settings)
 
         was_training = self.backbone.training
         self.backbone.eval()

@@ -1,10 +1,12 @@
-"""AmpOptimWrapper: bf16 autocast on CPU, capped fp16 loss scale, clipping after unscale."""
+"""AmpOptimWrapper: precision policy on CPU, capped fp16 loss scale, clipping after unscale."""
 import pytest
 import torch
 import torch.nn as nn
 from mmengine.optim import build_optim_wrapper
 
 from sar_mm.engine import AmpOptimWrapper
+from sar_mm.utils import precision as precision_module
+from sar_mm.utils.precision import MatmulProbe
 
 
 def _linear(weight) -> nn.Linear:
@@ -14,9 +16,21 @@ def _linear(weight) -> nn.Linear:
     return layer
 
 
-def test_bf16_on_cpu_is_the_default_and_trains():
+@pytest.mark.parametrize('probe,dtype', [(MatmulProbe(100.0, 200.0), torch.bfloat16),
+                                         (MatmulProbe(115.0, 0.3), torch.float32)])
+def test_auto_on_cpu_follows_the_precision_policy(monkeypatch, probe, dtype):
+    monkeypatch.setattr(precision_module, 'cpu_matmul_probe', lambda: probe)
     model = _linear([1.0, -2.0])
-    wrapper = build_optim_wrapper(model, dict(type='AmpOptimWrapper',
+    wrapper = build_optim_wrapper(model, dict(type='AmpOptimWrapper', device_type='cpu',
+                                              optimizer=dict(type='SGD', lr=0.5)))
+    assert wrapper.cast_dtype == dtype and not wrapper.loss_scaler.is_enabled()
+    with wrapper.optim_context(model):
+        assert model(torch.ones(1, 2)).dtype == dtype
+
+
+def test_explicit_bf16_on_cpu_trains():
+    model = _linear([1.0, -2.0])
+    wrapper = build_optim_wrapper(model, dict(type='AmpOptimWrapper', dtype='bfloat16',
                                               optimizer=dict(type='SGD', lr=0.5)))
     assert isinstance(wrapper, AmpOptimWrapper)
     assert wrapper.cast_dtype == torch.bfloat16 and not wrapper.loss_scaler.is_enabled()
@@ -69,7 +83,7 @@ def test_fp16_clips_unscaled_gradients():
 
 def test_invalid_arguments():
     params = [nn.Parameter(torch.zeros(1))]
-    with pytest.raises(ValueError, match='dtype'):
+    with pytest.raises(ValueError, match="precision must be 'auto'"):
         AmpOptimWrapper(torch.optim.SGD(params, lr=1.0), dtype='float64')
     with pytest.raises(TypeError, match='loss_scale'):
         AmpOptimWrapper(torch.optim.SGD(params, lr=1.0), dtype='float16', loss_scale='auto')

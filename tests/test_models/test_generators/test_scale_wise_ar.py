@@ -4,6 +4,7 @@ from mmengine.optim import OptimWrapper
 
 from sar_mm.models.generators import ScaleWiseAR, to_uint8_images
 from sar_mm.registry import MODELS
+from sar_mm.utils.precision import resolve_precision
 
 PATCH_NUMS = [1, 2, 4, 8]
 
@@ -154,3 +155,20 @@ def test_tokenizer_runs_in_float32_under_autocast():
     assert not torch.equal(bf16_idx, reference.targets)
     # ... but the generator encodes outside autocast, like the official trainer
     assert torch.equal(out.targets, reference.targets)
+
+
+def test_sampling_precision_is_fp32_by_default_and_autocasts_on_request():
+    model = build().eval()
+    seen = []
+    model.backbone.head.register_forward_hook(lambda mod, inp, out: seen.append(out.dtype))
+    fp32 = model.generate(torch.tensor([1, 2]), seeds=[3, 4])
+    assert set(seen) == {torch.float32} and model.test_cfg['precision'] == 'fp32'
+    seen.clear()
+    bf16 = model.generate(torch.tensor([1, 2]), seeds=[3, 4], precision='bf16')
+    assert set(seen) == {torch.bfloat16}
+    assert bf16['images'].shape == fp32['images'].shape and bf16['images'].dtype == torch.uint8
+    seen.clear()
+    model.generate(torch.tensor([1]), seeds=[3], precision='auto')
+    assert set(seen) == {resolve_precision('auto', 'cpu').dtype}
+    with pytest.raises(ValueError, match='precision'):
+        build(test_cfg=dict(patch_nums=PATCH_NUMS, precision='half'))

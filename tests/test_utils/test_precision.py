@@ -1,0 +1,128 @@
+"""Precision policy: 'auto' follows the hardware, an explicit dtype always wins."""
+import json
+import logging
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+from mmengine.logging import MMLogger
+
+from sar_mm.utils import precision as precision_module
+from sar_mm.utils.precision import (BF16_MIN_SPEEDUP, MatmulProbe, Precision, log_precision_once,
+                                    parse_precision, resolve_precision)
+
+FAST_BF16 = MatmulProbe(fp32_gflops=100.0, bf16_gflops=200.0)  # AMX-like: bf16 2x fp32
+SLOW_BF16 = MatmulProbe(fp32_gflops=115.0, bf16_gflops=0.3)  # AVX2-only: emulated bf16
+EMULATION = dict(ATEN_CPU_CAPABILITY='avx2', ONEDNN_MAX_CPU_ISA='AVX2')
+
+
+def test_auto_on_cpu_follows_the_measured_bf16_speed():
+    fast = resolve_precision('auto', 'cpu', probe=lambda: FAST_BF16)
+    assert fast.dtype is torch.bfloat16 and fast.autocast_enabled
+    assert 'natively' in fast.reason and '200.0 GFLOP/s' in fast.reason
+    slow = resolve_precision('auto', 'cpu', probe=lambda: SLOW_BF16)
+    assert slow.dtype is torch.float32 and not slow.autocast_enabled
+    assert slow.describe().startswith('precision: float32 (auto: CPU has no native bf16')
+    # a bf16 that is only a little faster is not worth fp32's accuracy
+    marginal = MatmulProbe(100.0, 100.0 * BF16_MIN_SPEEDUP * 0.99)
+    assert resolve_precision(None, 'cpu', probe=lambda: marginal).dtype is torch.float32
+
+
+def test_auto_on_cuda_is_fp16_without_a_gpu_or_a_probe():
+    def no_probe():
+        raise AssertionError('CUDA needs no CPU measurement')
+
+    chosen = resolve_precision('auto', 'cuda', probe=no_probe)
+    assert (chosen.device_type, chosen.dtype) == ('cuda', torch.float16)
+    assert resolve_precision('bf16', 'cuda', probe=no_probe).dtype is torch.bfloat16
+
+
+@pytest.mark.parametrize('name,dtype', [('fp32', torch.float32), ('float32', torch.float32),
+                                        ('bf16', torch.bfloat16), ('bfloat16', torch.bfloat16),
+                                        ('fp16', torch.float16), ('float16', torch.float16)])
+def test_an_explicit_dtype_is_honoured_whatever_the_cpu(name, dtype):
+    for probe in (FAST_BF16, SLOW_BF16):
+        chosen = resolve_precision(name, 'cpu', probe=lambda p=probe: p)
+        assert chosen.dtype is dtype and chosen.reason.startswith('requested')
+
+
+def test_forced_bf16_on_a_slow_cpu_warns_once_with_the_slowdown(monkeypatch):
+    monkeypatch.setattr(precision_module, '_LOGGED', set())
+    logger = MMLogger.get_current_instance()
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger.addHandler(handler)
+    try:
+        for _ in range(3):
+            chosen = resolve_precision('bf16', 'cpu', probe=lambda: SLOW_BF16)
+        resolve_precision('bf16', 'cpu', probe=lambda: FAST_BF16)
+    finally:
+        logger.removeHandler(handler)
+    assert chosen.dtype is torch.bfloat16 and '383x slower' in chosen.reason
+    warnings = [r for r in records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    assert '383x slower than fp32' in warnings[0].getMessage()
+
+
+def test_the_choice_is_logged_once(monkeypatch):
+    monkeypatch.setattr(precision_module, '_LOGGED', set())
+    logger = MMLogger.get_current_instance()
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger.addHandler(handler)
+    try:
+        for _ in range(2):
+            log_precision_once(Precision('cpu', torch.float32, 'auto: CPU has no native bf16'))
+    finally:
+        logger.removeHandler(handler)
+    assert [r.getMessage() for r in records] == [
+        'precision: float32 (auto: CPU has no native bf16)']
+
+
+def test_autocast_context_matches_the_dtype():
+    layer = torch.nn.Linear(4, 4)
+    x = torch.randn(2, 4)
+    with Precision('cpu', torch.bfloat16, 'test').autocast():
+        assert layer(x).dtype is torch.bfloat16
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        with Precision('cpu', torch.float32, 'test').autocast():  # fp32 switches it off
+            assert layer(x).dtype is torch.float32
+
+
+def test_bad_names_are_refused():
+    assert parse_precision('auto') is None and parse_precision(None) is None
+    with pytest.raises(ValueError, match="'auto' or one of"):
+        parse_precision('half')
+    with pytest.raises(ValueError, match='device_type'):
+        resolve_precision('auto', 'mps')
+
+
+_CHOOSE = ('import json; from sar_mm.utils.precision import resolve_precision, cpu_matmul_probe; '
+           'p = resolve_precision("auto", "cpu"); m = cpu_matmul_probe(); '
+           'print(json.dumps(dict(dtype=p.name, speedup=m.bf16_speedup)))')
+
+
+def _choose_in_subprocess(env_extra: dict) -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in EMULATION}
+    env.update(env_extra)
+    out = subprocess.run([sys.executable, '-c', _CHOOSE], env=env, check=True,
+                         capture_output=True, text=True, timeout=300).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def test_auto_picks_fp32_under_the_avx2_emulation():
+    """ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 makes bf16 matmuls emulated on
+    any x86 CPU (checked by the measurement itself), so 'auto' must fall back to fp32."""
+    emulated = _choose_in_subprocess(EMULATION)
+    assert emulated['speedup'] < 1.0, emulated
+    assert emulated['dtype'] == 'float32'
+
+
+def test_native_choice_agrees_with_the_native_measurement():
+    native = _choose_in_subprocess({})
+    expected = 'bfloat16' if native['speedup'] >= BF16_MIN_SPEEDUP else 'float32'
+    assert native['dtype'] == expected
