@@ -44,28 +44,23 @@ import time
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
-# OpenMP threads that spin while they wait slow small-op CPU training and sampling
-# down several times whenever anything else uses the CPU; passive waiting costs
-# little on an idle one. Set before torch loads OpenMP; the stages inherit it.
-os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
+import numpy as np
+import torch
+from mmengine.config import Config
+from PIL import Image
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from mmengine.config import Config  # noqa: E402
-from PIL import Image  # noqa: E402
-
-from sar_mm.apis import image_grid, init_generator, sample_images  # noqa: E402
-from sar_mm.datasets import SyntheticShapesDataset  # noqa: E402
-from sar_mm.evaluation import TorchFidelityMetric  # noqa: E402
-from sar_mm.evaluation.exposure_bias import (  # noqa: E402
-    EXPOSURE_BIAS_MODES, measure_exposure_bias, plot_exposure_bias)
-from sar_mm.evaluation.shapes_feature_extractor import (  # noqa: E402
-    export_shapes_classifier, register_shapes_feature_extractor)
-from sar_mm.evaluation.training_curves import (  # noqa: E402
-    plot_training_curves, read_scalar_log, scalar_series)
-from sar_mm.models.data_preprocessors import to_symmetric_range  # noqa: E402
-from sar_mm.registry import MODELS  # noqa: E402
-from sar_mm.utils.setup_env import register_all_modules  # noqa: E402
+from sar_mm.apis import image_grid, init_generator, sample_images
+from sar_mm.datasets import SyntheticShapesDataset
+from sar_mm.evaluation import TorchFidelityMetric
+from sar_mm.evaluation.exposure_bias import (EXPOSURE_BIAS_MODES, measure_exposure_bias,
+                                             plot_exposure_bias)
+from sar_mm.evaluation.shapes_feature_extractor import (export_shapes_classifier,
+                                                        register_shapes_feature_extractor)
+from sar_mm.evaluation.training_curves import (plot_training_curves, read_scalar_log,
+                                               scalar_series)
+from sar_mm.models.data_preprocessors import to_symmetric_range
+from sar_mm.registry import MODELS
+from sar_mm.utils.setup_env import register_all_modules
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = REPO / 'configs' / 'toy'

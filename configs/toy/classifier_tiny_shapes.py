@@ -3,7 +3,8 @@
 # features give the FID, its logits the class accuracy of generated samples.
 # Trained on data seed 1 (the generators train on seed 0; the FID reference
 # uses seed 2). 2 epochs x 50 iterations of 128 images, AdamW 3e-3, linear
-# decay, bf16 autocast on CPU.
+# decay, autocast as the precision policy chooses (bf16 only on CPUs with
+# native bf16, else fp32).
 _base_ = [
     '../_base_/datasets/synthetic_shapes_32.py',
     '../_base_/default_runtime.py',

@@ -2,8 +2,8 @@
 # (tools/run_toy.py, stage 3): FlexVAR's random schedule scaled to a largest
 # scale of 8, batch 64, 10 epochs x 100 iterations, AdamW 1e-3 (0.9, 0.95),
 # wd 0.05 without decay on 1-D/bias/positions/scale_mul, clip 2.0, the lin0
-# shape of tf_pretrain.py, bf16 autocast on CPU. Starts from the trained
-# tokenizer: ``load_from`` holds only ``tokenizer.*`` keys, so the strict
+# shape of tf_pretrain.py, autocast as the precision policy chooses (bf16
+# only on CPUs with native bf16, else fp32). Starts from the trained tokenizer: ``load_from`` holds only ``tokenizer.*`` keys, so the strict
 # checkpoint check leaves ``backbone.*`` out (it keeps its initialisation);
 # tools/run_toy.py passes the checkpoint of its own tokenizer stage.
 _base_ = [
