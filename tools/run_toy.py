@@ -78,9 +78,9 @@ MODES = dict(
     quick=dict(
         seeds=(0, ), samples_per_class=10, reference_images=200, exposure_images=40,
         train=dict(
-            tokenizer=['train_dataloader.dataset.num_samples=1280', 'train_cfg.max_epochs=2'],
+            tokenizer=['train_dataloader.dataset.num_samples=640', 'train_cfg.max_epochs=2'],
             classifier=['train_dataloader.dataset.num_samples=1280', 'train_cfg.max_epochs=2'],
-            pretrain=['train_dataloader.dataset.num_samples=1280', 'train_cfg.max_epochs=2'],
+            pretrain=['train_dataloader.dataset.num_samples=640', 'train_cfg.max_epochs=2'],
             post=['train_dataloader.dataset.num_samples=320',
                   'default_hooks.logger.interval=1'])),
 )
