@@ -8,8 +8,11 @@ Stages (each a ``tools/train.py`` subprocess on a config of ``configs/toy``):
 1. ``vqvae_tiny_shapes``: the tokenizer (``VQTokenizerTrainer``);
 2. ``classifier_tiny_shapes``: the classifier behind the toy FID, exported as a
    torch-fidelity feature extractor's weight file;
-3. ``flexvar_tiny_shapes_tf_pretrain``: FlexVAR teacher-forcing pretraining,
-   starting from the tokenizer checkpoint;
+3. ``latents``: the frozen tokenizer's latents of the generators' training
+   images, as is and mirrored (``tools/extract_latents.py``), so that the
+   generator stages do not run the encoder at every step;
+   ``flexvar_tiny_shapes_tf_pretrain``: FlexVAR teacher-forcing pretraining on
+   them, starting from the tokenizer checkpoint;
 4. per seed, ``flexvar_tiny_shapes_tf_seed{s}`` (teacher-forcing continuation)
    and ``flexvar_tiny_shapes_sar_seed{s}`` (SAR post-training) from the
    pretraining checkpoint, with the same steps and seeds;
@@ -80,9 +83,10 @@ MODES = dict(
         train=dict(
             tokenizer=['train_dataloader.dataset.num_samples=640', 'train_cfg.max_epochs=2'],
             classifier=['train_dataloader.dataset.num_samples=1280', 'train_cfg.max_epochs=2'],
-            pretrain=['train_dataloader.dataset.num_samples=640', 'train_cfg.max_epochs=2'],
-            post=['train_dataloader.dataset.num_samples=320',
-                  'default_hooks.logger.interval=1'])),
+            pretrain=['train_dataloader.dataset.source.num_samples=640',
+                      'train_cfg.max_epochs=2'],
+            post=['train_dataloader.dataset.source.num_samples=640',
+                  'train_dataloader.dataset.indices=320', 'default_hooks.logger.interval=1'])),
 )
 # Grid samples: two per class, the same labels and seeds for every model.
 GRID_LABELS = [c for c in range(NUM_CLASSES) for _ in range(2)]
@@ -134,6 +138,33 @@ def run_training(work_dir: Path, name: str, config: str, options: Sequence[str],
     marker.write_text(json.dumps(dict(checkpoint=checkpoint, wall_s=time.time() - start)))
     log(f'{name}: done in {time.time() - start:.0f} s')
     return checkpoint
+
+
+def extract_latents(work_dir: Path, tokenizer: str, options: Sequence[str]) -> str:
+    """Cache the tokenizer's latents of the pretraining images, or reuse the file.
+
+    Returns:
+        str: the latent file.
+    """
+    out = work_dir / 'latents' / 'shapes_train.npz'
+    marker = out.parent / 'finished.json'
+    if marker.is_file():
+        log(f'latents: extracted earlier, reused ({out})')
+        return str(out)
+    cmd = [sys.executable, str(REPO / 'tools' / 'extract_latents.py'),
+           str(CONFIGS / 'flexvar_tiny_shapes_tf_pretrain.py'), tokenizer, '--out', str(out),
+           '--trust-checkpoint']
+    if options:
+        cmd += ['--cfg-options', *options]
+    log('latents: encoding the training images with the frozen tokenizer')
+    start = time.time()
+    result = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise SystemExit(f'latent extraction failed (exit {result.returncode}):\n'
+                         f'{result.stdout[-2000:]}{result.stderr[-2000:]}')
+    marker.write_text(json.dumps(dict(latent_file=str(out), wall_s=time.time() - start)))
+    log(f'latents: done in {time.time() - start:.0f} s')
+    return str(out)
 
 
 def export_classifier(work_dir: Path, checkpoint: str) -> str:
@@ -382,11 +413,16 @@ def main() -> None:
                              train['tokenizer'])
     classifier = export_classifier(work_dir, run_training(
         work_dir, 'classifier_tiny_shapes', 'classifier_tiny_shapes.py', train['classifier']))
+    source = [o for o in train['pretrain'] if o.startswith('train_dataloader.dataset.source.')]
+    latents = ['train_dataloader.dataset.latent_file=' + extract_latents(work_dir, tokenizer,
+                                                                          source)]
     pretrained = run_training(work_dir, 'flexvar_tiny_shapes_tf_pretrain',
-                              'flexvar_tiny_shapes_tf_pretrain.py', train['pretrain'], tokenizer)
+                              'flexvar_tiny_shapes_tf_pretrain.py', train['pretrain'] + latents,
+                              tokenizer)
     post = {}
     for s in seeds:
-        common = list(train['post']) + [f'randomness.seed={s}', f'model.scale_schedule.seed={s}']
+        common = list(train['post']) + latents + [f'randomness.seed={s}',
+                                                  f'model.scale_schedule.seed={s}']
         post[('tf_continued', s)] = ('flexvar_tiny_shapes_tf.py', run_training(
             work_dir, f'flexvar_tiny_shapes_tf_seed{s}', 'flexvar_tiny_shapes_tf.py', common,
             pretrained))

@@ -292,7 +292,7 @@ def check_var_small(pt_path: PathLike) -> List[ParityRow]:
                                           if k != 'type'}), converted['state_dict'], 'tokenizer.')
     img = data['img']
 
-    f = tok.encode(img)  # (B, Cvae, h, w)
+    f = tok.encode_latent(img)  # (B, Cvae, h, w)
     _, fhat = tok.quantize.residual_encode(f, pns)
     idx = tok.img_to_idx(img, pns)
     images = tok.decode_idx(idx, pns, all_scales=True)  # K x (B, 3, H, W) in [-1, 1]

@@ -7,7 +7,9 @@ import pytest
 import torch
 from mmengine.config import Config
 
+from sar_mm.datasets import PackGeneratorInputs, SyntheticShapesDataset
 from sar_mm.evaluation.exposure_bias import measure_exposure_bias
+from sar_mm.models.data_preprocessors import to_symmetric_range
 from sar_mm.registry import MODELS
 from sar_mm.utils.setup_env import register_all_modules
 
@@ -30,7 +32,9 @@ def test_prints_tables_and_writes_json_and_plot(tool, tmp_path, capsys):
     model = MODELS.build(Config.fromfile(str(CONFIG)).model)
     checkpoint = tmp_path / 'weights.pth'
     torch.save(dict(state_dict=model.state_dict()), checkpoint)  # tensors only
-    options = ['train_dataloader.dataset.num_samples=16', 'train_dataloader.dataset.seed=3']
+    # a LatentDataset config: the tool measures on the images of its source
+    options = ['train_dataloader.dataset.source.num_samples=16',
+               'train_dataloader.dataset.source.seed=3']
     tool.main([str(CONFIG), str(checkpoint), '--num-images', '6', '--batch-size', '4',
                '--out-dir', str(tmp_path / 'out'), '--cfg-options', *options])
     out = capsys.readouterr().out
@@ -39,12 +43,13 @@ def test_prints_tables_and_writes_json_and_plot(tool, tmp_path, capsys):
     assert set(results) == {'chain', 'one_step'}
     assert (tmp_path / 'out' / 'exposure_bias.png').stat().st_size > 1000
 
-    # the same numbers as the library function on the same images (flips seeded by --seed)
+    # the same numbers as the library function on the same images
     cfg = Config.fromfile(str(CONFIG))
-    cfg.merge_from_dict(dict(a.split('=') for a in options))
-    cfg.train_dataloader.dataset.num_samples = 16
-    cfg.train_dataloader.dataset.seed = 3
+    cfg.train_dataloader.dataset.source.num_samples = 16
+    cfg.train_dataloader.dataset.source.seed = 3
     images, labels = tool.load_images(cfg, 6, seed=0)
+    source = SyntheticShapesDataset(num_samples=16, seed=3, pipeline=[PackGeneratorInputs()])
+    assert torch.equal(images[0], to_symmetric_range(source[0]['inputs'][None])[0])
     model.eval()
     expected = measure_exposure_bias(model, images, labels, mode='chain')
     assert results['chain']['tf_acc'] == pytest.approx(expected['tf_acc'])

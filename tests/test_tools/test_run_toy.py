@@ -1,7 +1,7 @@
 """tools/run_toy.py --quick end to end: every stage, every output, and resuming.
 
-One quick run (tokenizer, classifier, TF pretraining, TF continuation and SAR
-for seed 0, evaluation), then a second call after removing the SAR stage's
+One quick run (tokenizer, classifier, cached tokenizer latents, TF
+pretraining, TF continuation and SAR for seed 0, evaluation), then a second call after removing the SAR stage's
 finished marker and evaluation: the finished stages are skipped, the SAR stage
 resumes from its checkpoint instead of training again, and the results are
 rebuilt.
@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -45,6 +46,8 @@ def test_outputs(toy_run):
     for name in ('tokenizer', 'classifier', 'tf_pretrain', 'post_training'):
         assert (work_dir / 'curves' / f'{name}.png').stat().st_size > 1000
     assert (work_dir / 'exposure_bias.png').stat().st_size > 1000
+    with np.load(work_dir / 'latents' / 'shapes_train.npz') as data:  # the quick mode's 640
+        assert data['latents'].shape == (640, 2, 8, 8, 8)  # images, as is and mirrored
 
     results = json.loads((work_dir / 'results.json').read_text())
     assert results['settings']['seeds'] == [0] and results['settings']['quick'] is True
@@ -79,6 +82,7 @@ def test_rerun_skips_finished_stages_and_resumes_an_interrupted_one(toy_run):
     for stage in ('vqvae_tiny_shapes', 'classifier_tiny_shapes', 'flexvar_tiny_shapes_tf_pretrain',
                   'flexvar_tiny_shapes_tf_seed0'):
         assert f'{stage}: finished earlier, skipped' in stdout
+    assert 'latents: extracted earlier, reused' in stdout
     assert 'flexvar_tiny_shapes_sar_seed0: training' in stdout
     assert 'resumed epoch: 1' in (sar_dir / 'run_toy.log').read_text()  # not trained again
     after = json.loads((work_dir / 'results.json').read_text())

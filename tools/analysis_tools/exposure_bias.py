@@ -7,7 +7,8 @@ Usage::
         [--out-dir DIR] [--trust-checkpoint] [--cfg-options k=v ...]
 
 Takes the first ``--num-images`` items of the config's ``train_dataloader``
-dataset, run through its pipeline (seeded, so random flips and crops repeat),
+dataset, run through its pipeline (seeded, so random flips and crops repeat;
+for a ``LatentDataset``, the images of its ``source``, not flipped),
 tokenises them with the generator's tokenizer on its ``test_cfg.patch_nums``
 schedule and measures, for every scale, the cross-entropy and arg-max token
 accuracy against the ground-truth tokens with teacher-forced inputs and with
@@ -33,7 +34,7 @@ from mmengine.dataset import default_collate
 from mmengine.logging import print_log
 from mmengine.runner import set_random_seed
 
-from sar_mm.apis import init_generator
+from sar_mm.apis import init_generator, latent_source_config
 from sar_mm.evaluation.exposure_bias import (EXPOSURE_BIAS_MODES, format_exposure_bias_table,
                                              measure_exposure_bias, plot_exposure_bias)
 from sar_mm.models.data_preprocessors.generator_data_preprocessor import to_symmetric_range
@@ -66,7 +67,11 @@ def load_images(cfg: Config, num_images: int, seed: int) -> tuple:
     Returns:
         tuple: float (N, 3, H, W) in [-1, 1] and int64 (N,) labels.
     """
-    dataset = DATASETS.build(cfg.train_dataloader.dataset)
+    dataset_cfg = cfg.train_dataloader.dataset
+    if dataset_cfg.get('type') == 'LatentDataset':  # the images its latents come from
+        source, pipeline, _ = latent_source_config(dataset_cfg.to_dict())
+        dataset_cfg = dict(source, pipeline=pipeline)
+    dataset = DATASETS.build(dataset_cfg)
     if num_images < 1 or num_images > len(dataset):
         raise ValueError(f'--num-images must be in [1, {len(dataset)}], got {num_images}')
     set_random_seed(seed)  # random flips / crops of the pipeline (NumPy, random, torch)

@@ -183,52 +183,72 @@ class ScaleWiseAR(BaseModel):
             return self._forward(inputs, data_samples)
         raise ValueError(f"invalid mode {mode!r}; expected 'loss', 'predict' or 'tensor'")
 
-    def _check_schedule_fits(self, inputs: torch.Tensor) -> int:
-        """Latent side of ``inputs``; raises if the schedule can exceed it."""
-        side = min(inputs.shape[-2:]) // self.tokenizer.downsample
+    def _check_schedule_fits(self, latent_hw: Sequence[int], what: str) -> None:
+        """Raise if this model's schedule can exceed a latent of side ``latent_hw``."""
+        side = min(latent_hw)
         if self.scale_schedule.max_scale > side:
             raise ValueError(
-                f'the scale schedule reaches {self.scale_schedule.max_scale} but '
-                f'{tuple(inputs.shape[-2:])} images give a latent side of {side} '
-                f'(downsample {self.tokenizer.downsample}): use larger crops or a smaller schedule')
-        return side
+                f'the scale schedule reaches {self.scale_schedule.max_scale} but {what} give '
+                f'a latent side of {side} (downsample {self.tokenizer.downsample}): use larger '
+                'crops or a smaller schedule')
 
-    def _tokenize(self, inputs: torch.Tensor, patch_nums: Sequence[int]) -> List[torch.Tensor]:
+    def _tokenize(self, inputs: torch.Tensor, patch_nums: Sequence[int],
+                  latents: Optional[torch.Tensor] = None) -> List[torch.Tensor]:
         """Ground-truth token maps, in float32 without gradient.
 
-        The optim wrapper's autocast covers the whole training forward; the
-        official trainer encodes the images outside it, so autocast is off here.
+        From the images, or from their precomputed tokenizer latents
+        (``latents``, see :class:`~sar_mm.datasets.LatentDataset`), which give
+        the same maps without running the encoder. The optim wrapper's
+        autocast covers the whole training forward; the official trainer
+        encodes the images outside it, so autocast is off here.
         """
-        with torch.no_grad(), torch.autocast(inputs.device.type, enabled=False):
+        device_type = (inputs if latents is None else latents).device.type
+        with torch.no_grad(), torch.autocast(device_type, enabled=False):
+            if latents is not None:
+                return self.tokenizer.latent_to_idx(latents.float(), patch_nums)
             return self.tokenizer.img_to_idx(inputs.float(), patch_nums)
 
-    def rollout_step(self, inputs: torch.Tensor, labels: torch.Tensor) -> RolloutOutput:
+    def rollout_step(self, inputs: Optional[torch.Tensor], labels: torch.Tensor,
+                     latents: Optional[torch.Tensor] = None) -> RolloutOutput:
         """Schedule draw, tokenisation and rollout of one training step (before the loss).
 
         Args:
-            inputs (Tensor): (B, 3, H, W) in [-1, 1].
+            inputs (Tensor | None): (B, 3, H, W) in [-1, 1]; ``None`` when
+                ``latents`` are given.
             labels (Tensor): (B,) int64.
+            latents (Tensor, optional): (B, Cvae, h, w) the frozen tokenizer's
+                :meth:`encode_latent` of the images, instead of ``inputs``.
 
         Returns:
             RolloutOutput: logits in the graph, targets, and the rollout's extras.
         """
-        self._check_schedule_fits(inputs)
+        if (inputs is None) == (latents is None):
+            raise ValueError('a training batch needs either images (inputs) or tokenizer '
+                             'latents (data_samples["latents"]), not both or neither')
+        if latents is None:
+            self._check_schedule_fits([n // self.tokenizer.downsample for n in inputs.shape[-2:]],
+                                      f'{tuple(inputs.shape[-2:])} images')
+        else:
+            self._check_schedule_fits(latents.shape[-2:], f'{tuple(latents.shape[-2:])} latents')
         check_class_labels(labels, self.backbone.num_classes, allow_unconditional=False)
         patch_nums = self.scale_schedule()
-        idx_list = self._tokenize(inputs, patch_nums)  # K x (B, pn*pn)
+        idx_list = self._tokenize(inputs, patch_nums, latents)  # K x (B, pn*pn)
         return self.rollout(self.backbone, self.tokenizer, labels, idx_list, patch_nums)
 
-    def loss(self, inputs: torch.Tensor, data_samples: dict) -> Dict[str, torch.Tensor]:
+    def loss(self, inputs: Optional[torch.Tensor], data_samples: dict) -> Dict[str, torch.Tensor]:
         """One training step's losses (both SSR passes, one update).
 
         Args:
-            inputs (Tensor): (B, 3, H, W) in [-1, 1].
-            data_samples (dict): ``labels`` (B,) int64.
+            inputs (Tensor | None): (B, 3, H, W) in [-1, 1], or ``None`` with
+                precomputed latents.
+            data_samples (dict): ``labels`` (B,) int64; optionally ``latents``
+                (B, Cvae, h, w) (:class:`~sar_mm.datasets.LatentDataset`).
 
         Returns:
             dict[str, Tensor]: ``loss_*`` terms (summed by MMEngine) and logged values.
         """
-        return self.loss_module(self.rollout_step(inputs, data_samples['labels']))
+        return self.loss_module(self.rollout_step(inputs, data_samples['labels'],
+                                                  data_samples.get('latents')))
 
     def _forward(self, inputs: torch.Tensor, data_samples: dict) -> torch.Tensor:
         """Teacher-forced logits (B, L, V) on ``test_cfg.patch_nums`` (no rollout)."""

@@ -45,18 +45,45 @@ class BaseMultiScaleTokenizer(nn.Module):
     def train(self, mode: bool = True) -> 'BaseMultiScaleTokenizer':
         return super().train(mode and not self.frozen)
 
-    def img_to_idx(self, img: torch.Tensor, patch_nums: Sequence[int]) -> List[torch.Tensor]:
-        """Encode images into token indices per scale.
+    def encode_latent(self, img: torch.Tensor) -> torch.Tensor:
+        """Continuous latent before any quantisation.
+
+        Everything a schedule's token maps need: :meth:`latent_to_idx` turns it
+        into the maps of any schedule the latent can serve, so a frozen
+        tokenizer's latents can be computed once and reused (``LatentDataset``).
 
         Args:
             img (Tensor): (B, 3, H, W) in [-1, 1].
-            patch_nums: scale side lengths, increasing; the last equals H / downsample
-                for VAR, and at most the latent side for FlexVAR.
+
+        Returns:
+            Tensor: (B, Cvae, H / downsample, W / downsample).
+        """
+        raise NotImplementedError
+
+    def latent_to_idx(self, latent: torch.Tensor, patch_nums: Sequence[int]) -> List[torch.Tensor]:
+        """Token indices per scale of a latent from :meth:`encode_latent`.
+
+        Args:
+            latent (Tensor): (B, Cvae, h, w).
+            patch_nums: scale side lengths, increasing; the last equals ``h`` for
+                VAR, and at most ``min(h, w)`` for FlexVAR.
 
         Returns:
             list[Tensor]: one (B, pn * pn) int64 tensor per scale.
         """
         raise NotImplementedError
+
+    def img_to_idx(self, img: torch.Tensor, patch_nums: Sequence[int]) -> List[torch.Tensor]:
+        """Encode images into token indices per scale: ``latent_to_idx(encode_latent(img))``.
+
+        Args:
+            img (Tensor): (B, 3, H, W) in [-1, 1].
+            patch_nums: as for :meth:`latent_to_idx`.
+
+        Returns:
+            list[Tensor]: one (B, pn * pn) int64 tensor per scale.
+        """
+        return self.latent_to_idx(self.encode_latent(img), patch_nums)
 
     def idx_to_next_inputs(self, idx_list: Sequence[torch.Tensor],
                            patch_nums: Sequence[int]) -> torch.Tensor:

@@ -96,17 +96,6 @@ class FlexVQVAE(BaseMultiScaleTokenizer):
             for pn in patch_nums
         ]
 
-    def img_to_idx(self, img: torch.Tensor, patch_nums: Sequence[int]) -> List[torch.Tensor]:
-        """Token maps of every scale (see :meth:`latent_to_idx`).
-
-        Args:
-            img (Tensor): (B, 3, H, W) in [-1, 1].
-
-        Returns:
-            list[Tensor]: one (B, pn * pn) int64 map per scale.
-        """
-        return self.latent_to_idx(self.encode_latent(img), patch_nums)
-
     def idx_to_code_map(self, idx_Bl: torch.Tensor, pn: int) -> torch.Tensor:
         """Normalised code map (B, Cvae, pn, pn) of a (B, pn * pn) token map."""
         return self.quantize.lookup(idx_Bl, pn)

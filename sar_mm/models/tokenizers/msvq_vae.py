@@ -71,13 +71,34 @@ class MultiScaleVQVAE(BaseMultiScaleTokenizer):
     def _check_schedule(self, patch_nums: Sequence[int]) -> None:
         check_residual_schedule(patch_nums, self.latent_side)
 
-    def encode(self, img: torch.Tensor) -> torch.Tensor:
+    def encode_latent(self, img: torch.Tensor) -> torch.Tensor:
         """Continuous latent ``quant_conv(encoder(img))``: (B, 3, H, W) -> (B, Cvae, h, w)."""
         return self.quant_conv(self.encoder(img))
 
     def fhat_to_img(self, f_hat: torch.Tensor) -> torch.Tensor:
         """Image of a latent: (B, Cvae, h, h) -> (B, 3, H, W) clamped to [-1, 1]."""
         return self.decoder(self.post_quant_conv(f_hat)).clamp_(-1, 1)
+
+    @torch.no_grad()
+    def latent_to_idx(self, latent: torch.Tensor, patch_nums: Sequence[int]) -> List[torch.Tensor]:
+        """Residual multi-scale tokens of a latent (``VQVAE.img_to_idxBl`` after encoding).
+
+        Args:
+            latent (Tensor): (B, Cvae, h, h) with ``h == patch_nums[-1]``.
+            patch_nums: the schedule.
+
+        Returns:
+            list[Tensor]: one (B, pn * pn) int64 tensor per scale.
+        """
+        self._check_schedule(patch_nums)
+        if latent.shape[-1] != self.latent_side or latent.shape[-2] != self.latent_side:
+            raise ValueError(f'a {tuple(latent.shape[-2:])} latent (images of '
+                             f'{latent.shape[-2] * self.downsample}x'
+                             f'{latent.shape[-1] * self.downsample} px) does not fit this '
+                             f'tokenizer, which serves {self.latent_side}x{self.latent_side} '
+                             f'(schedule {list(patch_nums)})')
+        idx_list, _ = self.quantize.residual_encode(latent.float(), patch_nums)
+        return idx_list
 
     @torch.no_grad()
     def img_to_idx(self, img: torch.Tensor, patch_nums: Sequence[int]) -> List[torch.Tensor]:
@@ -91,13 +112,7 @@ class MultiScaleVQVAE(BaseMultiScaleTokenizer):
             list[Tensor]: one (B, pn * pn) int64 tensor per scale.
         """
         self._check_schedule(patch_nums)
-        f = self.encode(img.float())
-        if f.shape[-1] != self.latent_side or f.shape[-2] != self.latent_side:
-            raise ValueError(f'images of size {tuple(img.shape[-2:])} give a '
-                             f'{tuple(f.shape[-2:])} latent, but this tokenizer serves '
-                             f'{self.latent_side}x{self.latent_side} (schedule {list(patch_nums)})')
-        idx_list, _ = self.quantize.residual_encode(f, patch_nums)
-        return idx_list
+        return self.latent_to_idx(self.encode_latent(img.float()), patch_nums)
 
     @torch.no_grad()
     def idx_to_next_inputs(self, idx_list: Sequence[torch.Tensor],

@@ -172,3 +172,33 @@ def test_sampling_precision_is_fp32_by_default_and_autocasts_on_request():
     assert set(seen) == {resolve_precision('auto', 'cpu').dtype}
     with pytest.raises(ValueError, match='precision'):
         build(test_cfg=dict(patch_nums=PATCH_NUMS, precision='half'))
+
+
+def _rollout_rng_states(model):
+    return model.rollout.state_dict(), model.scale_schedule.state_dict()
+
+
+def test_training_on_cached_latents_equals_training_on_the_images():
+    """A LatentDataset batch gives the same targets, logits and losses as its images."""
+    model = build(scale_schedule=dict(type='FlexVARRandomScaleSchedule', canonical=PATCH_NUMS,
+                                      mid_range=(3, 4), mid_count=1, high_range=(5, 6),
+                                      high_count=1, last_scale=8,
+                                      drop_thresholds=(0.9, 0.95, 0.98), max_tokens=1000, seed=5))
+    data = model.data_preprocessor(batch(n=3, seed=4), True)
+    images, labels = data['inputs'], data['data_samples']['labels']
+    latents = model.tokenizer.encode_latent(images)  # (B, Cvae, h, w), what the file holds
+    model.loss(images, dict(labels=labels))  # creates the rollout's generator
+    rollout_state, schedule_state = _rollout_rng_states(model)
+    torch.manual_seed(1)  # dropout and drop-path
+    from_images = model.loss(images, dict(labels=labels))
+    model.rollout.load_state_dict(rollout_state)  # same schedule draw and rolled-out tokens
+    model.scale_schedule.load_state_dict(schedule_state)
+    torch.manual_seed(1)
+    from_latents = model(None, dict(labels=labels, latents=latents), mode='loss')
+    assert from_images.keys() == from_latents.keys()
+    for key, value in from_images.items():
+        torch.testing.assert_close(from_latents[key], value, msg=key)
+    with pytest.raises(ValueError, match='either images'):
+        model.loss(images, dict(labels=labels, latents=latents))
+    with pytest.raises(ValueError, match=r'\(2, 2\) latents give a latent side of 2'):
+        model.loss(None, dict(labels=labels, latents=latents[..., :2, :2]))
