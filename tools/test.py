@@ -31,6 +31,7 @@ import os
 import os.path as osp
 from typing import List, Optional
 
+import torch
 from mmengine.config import Config, DictAction
 from mmengine.dataset import DefaultSampler
 from mmengine.dist import (barrier, broadcast_object_list, get_dist_info, init_dist,
@@ -200,6 +201,11 @@ def main(argv: Optional[List[str]] = None) -> dict:
             os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
             with open(args.out, 'w', encoding='utf-8') as f:
                 f.write(text + '\n')
+    if is_distributed():
+        # every rank leaves together and tears the group down itself; a rank whose
+        # interpreter exited with the gloo group alive was seen to abort (SIGABRT)
+        barrier()
+        torch.distributed.destroy_process_group()
     return metrics
 
 

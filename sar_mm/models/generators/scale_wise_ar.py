@@ -82,7 +82,8 @@ class ScaleWiseAR(BaseModel):
 
     Training step (``mode='loss'``, spec section 2 / style guide): draw this
     step's schedule from ``scale_schedule``, tokenise the images with the frozen
-    tokenizer (no grad), let the rollout strategy run the backbone (one or more
+    tokenizer (no grad; or quantise their cached latents,
+    :class:`~sar_mm.datasets.LatentDataset`), let the rollout strategy run the backbone (one or more
     passes), and turn its :class:`~sar_mm.models.rollouts.RolloutOutput` into a
     dict of ``loss_*`` terms. Both SSR passes happen inside this one call, so the
     optim wrapper makes one update (``train_step`` is not overridden).
@@ -170,9 +171,10 @@ class ScaleWiseAR(BaseModel):
 
         Args:
             inputs (Tensor | None): (B, 3, H, W) images in [-1, 1] (``None`` for
-                class-label sampling batches).
-            data_samples (dict): ``labels`` (B,), and for ``'predict'`` optionally
-                ``seeds`` (B,) and ``sample_idx`` (B,).
+                class-label sampling batches and for training on cached latents).
+            data_samples (dict): ``labels`` (B,); for ``'loss'`` optionally
+                ``latents`` (B, Cvae, h, w) instead of ``inputs``; for ``'predict'``
+                optionally ``seeds`` (B,) and ``sample_idx`` (B,).
             mode (str): ``'loss'``, ``'predict'`` or ``'tensor'``.
         """
         if mode == 'loss':
