@@ -8,8 +8,8 @@
 # (sar_mm.utils.precision: bf16 only on CPUs with native bf16, else fp32).
 # Cheaper recipes reconstruct held-out shapes clearly worse (PSNR: this one
 # 23.2 dB; 300 x 64 images 20.7 dB; 400 x 32 images 20.6 dB; 600 x 64 random
-# 16 px crops 16.7 dB), and 600 x 32 images doubled the toy FID of the
-# pretrained FlexVAR (5.2 against 2.7); see docs/benchmarks.md.
+# 16 px crops 16.7 dB), and 600 x 32 images raised the toy FID of the
+# pretrained FlexVAR from 4.0 to 5.2 on one machine; see docs/benchmarks.md.
 _base_ = [
     '../_base_/models/flexvar_tiny_shapes.py',
     '../_base_/datasets/synthetic_shapes_32.py',
