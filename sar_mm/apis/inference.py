@@ -26,6 +26,7 @@ from sar_mm.utils.image_grid import tile_samples
 from sar_mm.utils.setup_env import register_all_modules
 
 __all__ = ['CheckpointMismatchError', 'state_dict_mismatches', 'load_generator_checkpoint',
+           'read_state_dict', 'load_state_dict_checked',
            'init_generator', 'sample_images', 'image_grid']
 
 Images = Union[np.ndarray, torch.Tensor]
@@ -79,6 +80,39 @@ def _read_checkpoint(path: str, trust_checkpoint: bool) -> dict:
     return obj
 
 
+def read_state_dict(path: str, trust_checkpoint: bool) -> Tuple[dict, Dict[str, torch.Tensor]]:
+    """A checkpoint file and its state dict of tensors.
+
+    Returns:
+        tuple: the loaded object and its state dict (under ``'state_dict'``, or
+        the object itself for a plain state dict).
+
+    Raises:
+        CheckpointMismatchError: a state dict with entries that are not tensors.
+    """
+    obj = _read_checkpoint(path, trust_checkpoint)
+    state_dict = obj['state_dict'] if isinstance(obj.get('state_dict'), dict) else obj
+    not_tensors = [str(k) for k, v in state_dict.items() if not torch.is_tensor(v)]
+    if not_tensors:
+        raise CheckpointMismatchError(f'{path} is not a state dict of tensors (entries '
+                                      f'{not_tensors[:10]}); expected a sar_mm checkpoint')
+    return obj, state_dict
+
+
+def load_state_dict_checked(module: nn.Module, state_dict: Dict[str, torch.Tensor], path: str,
+                            what: str) -> None:
+    """``module.load_state_dict(state_dict, strict=True)`` after naming every mismatch.
+
+    Raises:
+        CheckpointMismatchError: ``path does not fit the {what}``, with the
+            missing and unexpected keys and the shape mismatches.
+    """
+    problems = state_dict_mismatches(state_dict, module.state_dict())
+    if problems:
+        raise CheckpointMismatchError(f'{path} does not fit the {what}: ' + '; '.join(problems))
+    module.load_state_dict(state_dict, strict=True)
+
+
 def load_generator_checkpoint(generator: nn.Module, checkpoint: str,
                               trust_checkpoint: bool = False) -> dict:
     """Load ``checkpoint`` into ``generator`` with every key and shape checked.
@@ -98,17 +132,8 @@ def load_generator_checkpoint(generator: nn.Module, checkpoint: str,
         CheckpointMismatchError: naming the missing and unexpected keys and the
             shape mismatches.
     """
-    obj = _read_checkpoint(checkpoint, trust_checkpoint)
-    state_dict = obj['state_dict'] if isinstance(obj.get('state_dict'), dict) else obj
-    not_tensors = [str(k) for k, v in state_dict.items() if not torch.is_tensor(v)]
-    if not_tensors:
-        raise CheckpointMismatchError(f'{checkpoint} is not a state dict of tensors (entries '
-                                      f'{not_tensors[:10]}); expected a sar_mm checkpoint')
-    problems = state_dict_mismatches(state_dict, generator.state_dict())
-    if problems:
-        raise CheckpointMismatchError(f'{checkpoint} does not fit the generator: ' +
-                                      '; '.join(problems))
-    generator.load_state_dict(state_dict, strict=True)
+    obj, state_dict = read_state_dict(checkpoint, trust_checkpoint)
+    load_state_dict_checked(generator, state_dict, checkpoint, 'generator')
     return obj.get('meta') or {}
 
 

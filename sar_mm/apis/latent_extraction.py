@@ -19,7 +19,7 @@ from mmengine.dataset import default_collate
 from sar_mm.datasets.latent_dataset import LATENT_VIEWS
 from sar_mm.models.data_preprocessors import to_symmetric_range
 from sar_mm.registry import DATASETS
-from .inference import CheckpointMismatchError, _read_checkpoint, state_dict_mismatches
+from .inference import CheckpointMismatchError, load_state_dict_checked, read_state_dict
 
 __all__ = ['latent_source_config', 'extract_latents', 'save_latent_file',
            'load_tokenizer_checkpoint', 'tokenizer_digest']
@@ -90,18 +90,13 @@ def load_tokenizer_checkpoint(tokenizer: torch.nn.Module, checkpoint: str,
         CheckpointMismatchError: no ``tokenizer.*`` entries, or entries that do
             not fit (missing / unexpected keys, shapes).
     """
-    obj = _read_checkpoint(checkpoint, trust_checkpoint)
-    state_dict = obj['state_dict'] if isinstance(obj.get('state_dict'), dict) else obj
+    _, state_dict = read_state_dict(checkpoint, trust_checkpoint)
     prefix = 'tokenizer.'
     entries = {k[len(prefix):]: v for k, v in state_dict.items() if k.startswith(prefix)}
     if not entries:
         raise CheckpointMismatchError(f'{checkpoint} has no {prefix}* entries; expected a '
                                       'sar_mm generator or tokenizer-training checkpoint')
-    problems = state_dict_mismatches(entries, tokenizer.state_dict())
-    if problems:
-        raise CheckpointMismatchError(f'{checkpoint} does not fit the tokenizer: ' +
-                                      '; '.join(problems))
-    tokenizer.load_state_dict(entries, strict=True)
+    load_state_dict_checked(tokenizer, entries, checkpoint, 'tokenizer')
 
 
 @torch.no_grad()
