@@ -7,7 +7,6 @@ the val set has 2 classes x 3 samples, and FID uses the tiny feature extractor
 of ``tests/`` against statistics written by
 ``tools/analysis_tools/make_fid_ref_stats.py``.
 """
-import importlib.util
 import json
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from mmengine.config import Config
 from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
 from PIL import Image
+from script_loading import load_script
 from test_build_all_configs import TINY_PATCH_NUMS, tiny_model_cfg
 from tiny_feature_extractor import TINY_EXTRACTOR, random_images, write_png_folder
 
@@ -32,10 +32,8 @@ IMAGE_SIZE = 8  # the tiny tokenizer's 2x downsampling of the 4 x 4 latent
 
 
 def _make_fid_ref_stats(image_dir: Path, out: Path) -> None:
-    spec = importlib.util.spec_from_file_location(
-        'make_fid_ref_stats', REPO / 'tools' / 'analysis_tools' / 'make_fid_ref_stats.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_script(REPO / 'tools' / 'analysis_tools' / 'make_fid_ref_stats.py',
+                         'make_fid_ref_stats')
     module.main([str(image_dir), str(out), '--feature-extractor', TINY_EXTRACTOR, '--size', '0',
                  '--device', 'cpu'])
 

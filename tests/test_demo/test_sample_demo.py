@@ -1,11 +1,11 @@
 """demo/sample_demo.py: PNG grids from a random-init model and from a checkpoint."""
-import importlib.util
 from pathlib import Path
 
 import mmcv
 import numpy as np
 import pytest
 import torch
+from script_loading import load_script
 
 from sar_mm.apis import image_grid, init_generator, sample_images
 
@@ -16,10 +16,7 @@ TINY = ROOT / 'tests' / 'data' / 'configs' / 'tiny_flexvar_sample.py'
 
 @pytest.fixture(scope='module')
 def demo():
-    spec = importlib.util.spec_from_file_location('sample_demo', DEMO)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(DEMO, 'sample_demo')
 
 
 def read_png(path: Path) -> np.ndarray:

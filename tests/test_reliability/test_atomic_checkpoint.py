@@ -8,7 +8,6 @@ Truncated files written by other means (a full disk, a copy that broke off)
 are skipped by ``--resume auto`` too.
 """
 import errno
-import importlib.util
 import os
 import shutil
 import signal
@@ -21,6 +20,7 @@ import pytest
 import torch
 from mmengine.config import Config
 from reliability_runs import ITER_CONFIG, REPO, env, train_cmd
+from script_loading import load_script
 
 from sar_mm.engine import atomic_write_bytes, find_resumable_checkpoint
 
@@ -41,10 +41,7 @@ runpy.run_path(sys.argv[0], run_name='__main__')
 
 
 def _train_module():
-    spec = importlib.util.spec_from_file_location('sar_mm_tools_train', REPO / 'tools' / 'train.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(REPO / 'tools' / 'train.py', 'sar_mm_tools_train')
 
 
 def _resume_auto(work_dir: Path) -> Config:

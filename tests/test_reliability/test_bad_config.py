@@ -1,10 +1,10 @@
 """Scenario 4a: unknown config keys and unregistered ``type`` names fail at once, clearly."""
-import importlib.util
 import sys
 
 import pytest
 from mmengine.config import Config
 from reliability_runs import ITER_CONFIG, REPO
+from script_loading import load_script
 
 from sar_mm.registry import MODELS
 from sar_mm.utils.config_validation import check_runner_config
@@ -65,9 +65,7 @@ def test_misspelt_top_level_key(cfg):
 
 
 def test_train_tool_refuses_before_building_anything(tmp_path, monkeypatch):
-    spec = importlib.util.spec_from_file_location('sar_mm_tools_train', REPO / 'tools' / 'train.py')
-    train = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(train)
+    train = load_script(REPO / 'tools' / 'train.py', 'sar_mm_tools_train')
     monkeypatch.setattr(sys, 'argv', ['train.py', str(ITER_CONFIG), '--work-dir', str(tmp_path),
                                       '--cfg-options', 'model.backbone.type=FlexVARTransfomer'])
     with pytest.raises(KeyError, match="Did you mean 'FlexVARTransformer'"):

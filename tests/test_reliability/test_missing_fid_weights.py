@@ -4,12 +4,12 @@ The metric is built with the evaluator, before a single image is sampled, so a
 50k-sample FID run never finds out after hours of sampling (``tools/test.py``
 builds the evaluator first in ``--save-dir`` mode too).
 """
-import importlib.util
 from pathlib import Path
 
 import pytest
 import torch
 from reliability_runs import ITER_CONFIG, REPO
+from script_loading import load_script
 
 from sar_mm.evaluation.feature_extractor import FeatureExtractorWeightsNotFoundError
 from sar_mm.registry import METRICS
@@ -51,9 +51,7 @@ test_evaluator = dict(type='TorchFidelityMetric', fid=True, isc=False, prc=False
                       reference={str(tmp_path)!r},
                       feature_extractor_weights_path={str(tmp_path / 'missing.pth')!r})
 """)
-    spec = importlib.util.spec_from_file_location('sar_mm_test_tool', REPO / 'tools' / 'test.py')
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = load_script(REPO / 'tools' / 'test.py', 'sar_mm_test_tool')
     save_dir = tmp_path / 'samples'
     with pytest.raises(FeatureExtractorWeightsNotFoundError, match='missing.pth'):
         tool.main([str(config), str(tmp_path / 'never_loaded.pth'), '--work-dir',

@@ -4,7 +4,6 @@
 train on with partly random weights); the converters get the official files of
 the other family.
 """
-import importlib.util
 from pathlib import Path
 
 import pytest
@@ -12,6 +11,7 @@ import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 from reliability_runs import ITER_CONFIG, REPO, in_process_runner
+from script_loading import load_script
 
 from sar_mm.models.converters.var import convert_var_checkpoints
 from sar_mm.registry import MODELS
@@ -80,10 +80,7 @@ def test_converter_refuses_the_other_family(tmp_path: Path, reference_dir: Path)
     transformer, tokenizer = tmp_path / 'flexvar.pth', tmp_path / 'flexvae.pth'
     torch.save(ref['state_dict'], transformer)
     torch.save(vae['state_dict'], tokenizer)
-    spec = importlib.util.spec_from_file_location(
-        'var_to_sarmm', REPO / 'tools' / 'model_converters' / 'var_to_sarmm.py')
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = load_script(REPO / 'tools' / 'model_converters' / 'var_to_sarmm.py', 'var_to_sarmm')
     out = tmp_path / 'out.pth'
     # FlexVQVAE's usage buffer has no counterpart in VAR's VQVAE
     with pytest.raises(ConversionError, match=r'matched by no conversion rule \(is this the '

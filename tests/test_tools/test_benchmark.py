@@ -1,9 +1,9 @@
 """tools/analysis_tools/benchmark.py on a tiny config: a well-formed report (not speed)."""
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
+from script_loading import load_script
 
 from sar_mm.benchmarking import (TRAIN_FLOPS_MULTIPLIER, TransformerDims, VQ16Dims,
                                  sampling_flops, sar_step_flops, teacher_forcing_flops,
@@ -36,10 +36,7 @@ PNS = [1, 2, 4]
 
 @pytest.fixture(scope='module')
 def tool():
-    spec = importlib.util.spec_from_file_location('benchmark', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(TOOL, 'benchmark')
 
 
 def write_config(tmp_path: Path, rollout: str, loss: str) -> str:

@@ -1,11 +1,11 @@
 """tools/analysis_tools/check_parity.py: the reference folder passes, bad fixtures fail."""
-import importlib.util
 import json
 import shutil
 from pathlib import Path
 
 import pytest
 import torch
+from script_loading import load_script
 
 from sar_mm.testing import PARITY_CHECKS
 
@@ -14,10 +14,7 @@ TOOL = Path(__file__).resolve().parents[2] / 'tools' / 'analysis_tools' / 'check
 
 @pytest.fixture(scope='module')
 def tool():
-    spec = importlib.util.spec_from_file_location('check_parity', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(TOOL, 'check_parity')
 
 
 def table_rows(out: str) -> list:

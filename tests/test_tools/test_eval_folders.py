@@ -1,11 +1,11 @@
 """tools/analysis_tools/eval_folders.py and make_fid_ref_stats.py."""
-import importlib.util
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
+from script_loading import load_script
 from tiny_feature_extractor import random_images, register_tiny_extractor, write_png_folder
 
 from sar_mm.evaluation import (FeatureExtractorWeightsNotFoundError, TorchFidelityMetric,
@@ -15,10 +15,7 @@ TOOLS = Path(__file__).resolve().parents[2] / 'tools' / 'analysis_tools'
 
 
 def load_tool(name: str):
-    spec = importlib.util.spec_from_file_location(name, TOOLS / f'{name}.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(TOOLS / f'{name}.py', name)
 
 
 @pytest.fixture(scope='module')

@@ -1,11 +1,11 @@
 """tools/analysis_tools/exposure_bias.py on the toy config with random weights."""
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
 import torch
 from mmengine.config import Config
+from script_loading import load_script
 
 from sar_mm.datasets import PackGeneratorInputs, SyntheticShapesDataset
 from sar_mm.evaluation.exposure_bias import measure_exposure_bias
@@ -20,10 +20,7 @@ CONFIG = REPO / 'configs' / 'toy' / 'flexvar_tiny_shapes_tf_pretrain.py'
 
 @pytest.fixture(scope='module')
 def tool():
-    spec = importlib.util.spec_from_file_location('exposure_bias_tool', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(TOOL, 'exposure_bias_tool')
 
 
 def test_prints_tables_and_writes_json_and_plot(tool, tmp_path, capsys):

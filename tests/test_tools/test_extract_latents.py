@@ -1,5 +1,4 @@
 """tools/extract_latents.py on the toy pretraining config with a random tokenizer."""
-import importlib.util
 import json
 from pathlib import Path
 
@@ -7,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
+from script_loading import load_script
 
 from sar_mm.apis import CheckpointMismatchError, tokenizer_digest
 from sar_mm.datasets import LatentDataset
@@ -21,10 +21,7 @@ TOKENIZER_CONFIG = REPO / 'configs' / 'toy' / 'vqvae_tiny_shapes.py'
 
 @pytest.fixture(scope='module')
 def tool():
-    spec = importlib.util.spec_from_file_location('extract_latents_tool', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(TOOL, 'extract_latents_tool')
 
 
 @pytest.fixture(scope='module')

@@ -1,5 +1,4 @@
 """FlexVAR/SAR -> sar_mm conversion: release layouts, corrupted inputs and the CLI."""
-import importlib.util
 import json
 import sys
 import types
@@ -8,6 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 import torch.nn as nn
+from script_loading import load_script
 
 from sar_mm.models.backbones import FlexVARTransformer
 from sar_mm.models.converters.flexvar import (convert_flexvar_checkpoints, load_checkpoint_file,
@@ -148,10 +148,7 @@ def save_training_checkpoint(path: Path, state_dict: dict) -> None:
 
 
 def load_cli():
-    spec = importlib.util.spec_from_file_location('flexvar_to_sarmm', CLI)
-    cli = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(cli)
-    return cli
+    return load_script(CLI, 'flexvar_to_sarmm')
 
 
 def test_cli_end_to_end_on_the_small_fixture(tmp_path, reference_dir, flexvar_small):

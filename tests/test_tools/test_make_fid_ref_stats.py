@@ -1,18 +1,16 @@
 """make_fid_ref_stats.py on an ADM reference batch (.npz, arr_0) equals the same images as PNGs."""
-import importlib.util
 from pathlib import Path
 
 import numpy as np
 import pytest
+from script_loading import load_script
 from tiny_feature_extractor import TINY_EXTRACTOR, random_images, write_png_folder
 
 TOOL = Path(__file__).resolve().parents[2] / 'tools' / 'analysis_tools' / 'make_fid_ref_stats.py'
 
 
 def run_tool(*argv: str) -> dict:
-    spec = importlib.util.spec_from_file_location('make_fid_ref_stats', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_script(TOOL, 'make_fid_ref_stats')
     return module.main([*argv, '--feature-extractor', TINY_EXTRACTOR, '--device', 'cpu'])
 
 

@@ -6,7 +6,6 @@ the contrastive student-forcing loss and a random per-step scale schedule, on
 synthetic shapes with random flips: every random stream of a real run is used.
 2 epochs x 2 iterations.
 """
-import importlib.util
 import json
 import os
 import shutil
@@ -19,6 +18,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 from mmengine.config import Config
+from script_loading import load_script
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = REPO / 'tests' / 'data' / 'configs' / 'tiny_flexvar_sar.py'
@@ -163,10 +163,7 @@ def test_dist_scripts_refuse_a_remainder(fake_python: Path, script, args):
 
 
 def _train_module():
-    spec = importlib.util.spec_from_file_location('sar_mm_tools_train', REPO / 'tools' / 'train.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(REPO / 'tools' / 'train.py', 'sar_mm_tools_train')
 
 
 def _args(**kwargs) -> SimpleNamespace:

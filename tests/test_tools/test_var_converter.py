@@ -1,5 +1,4 @@
 """VAR release converter: official key layouts, corrupted checkpoints and the CLI."""
-import importlib.util
 import json
 import os
 import subprocess
@@ -9,6 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 import torch.nn as nn
+from script_loading import load_script
 
 from sar_mm.models.converters.var import (RELEASE_PATCH_NUMS, VAR_RULES,
                                           convert_var_checkpoints, load_flat_state_dict)
@@ -142,9 +142,7 @@ def test_cli_end_to_end_on_small_model(tmp_path, reference_dir):
 
 
 def test_cli_reports_failures(tmp_path):
-    spec = importlib.util.spec_from_file_location('var_to_sarmm', CLI)
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = load_script(CLI, 'var_to_sarmm')
     text = tmp_path / 'var.pth'
     text.write_text('not a checkpoint')
     out = tmp_path / 'out.pth'

@@ -1,5 +1,4 @@
 """A tiny generator config, checkpoint and reference folder for ``tools/test.py`` tests."""
-import importlib.util
 import os
 import subprocess
 import sys
@@ -9,6 +8,7 @@ import numpy as np
 import torch
 from mmengine.registry import DefaultScope
 from PIL import Image
+from script_loading import load_script
 from tiny_feature_extractor import TINY_EXTRACTOR, random_images, write_png_folder
 
 from sar_mm.registry import MODELS
@@ -75,11 +75,7 @@ def make_tiny_setup(root: Path) -> dict:
 
 def load_test_tool():
     """``tools/test.py`` as a module."""
-    spec = importlib.util.spec_from_file_location('sar_mm_test_tool',
-                                                  REPO_ROOT / 'tools' / 'test.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(REPO_ROOT / 'tools' / 'test.py', 'sar_mm_test_tool')
 
 
 def run_test_tool(setup: dict, work_dir: Path, *extra: str) -> dict:
