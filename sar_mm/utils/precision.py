@@ -17,19 +17,23 @@ a :class:`Precision` (the dtype and why it was chosen):
 The CPU measurement (:func:`measure_cpu_matmul`, about 20 ms when bf16 is fast,
 at most about 0.3 s when it is not) runs once per process. Tests inject their
 own probe through the ``probe`` argument.
+
+:func:`allow_tf32` switches CUDA's TF32 matrix products and cuDNN convolutions on or
+off for one block (the official ``eval_c2i.py`` of GengzeZhou/SAR samples with
+both on) and restores the previous flags afterwards.
 """
 import functools
 import time
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Callable, Iterator, Optional
 
 import torch
 from mmengine.logging import print_log
 
 __all__ = [
     'BF16_MIN_SPEEDUP', 'MatmulProbe', 'Precision', 'measure_cpu_matmul', 'cpu_matmul_probe',
-    'parse_precision', 'resolve_precision', 'log_precision_once'
+    'parse_precision', 'resolve_precision', 'log_precision_once', 'allow_tf32'
 ]
 
 # bf16 must beat fp32 by this factor before ``auto`` gives up fp32's accuracy for it.
@@ -201,3 +205,21 @@ def log_precision_once(precision: Precision) -> None:
     if message not in _LOGGED:
         _LOGGED.add(message)
         print_log(message, logger='current')
+
+
+@contextmanager
+def allow_tf32(enabled: bool) -> Iterator[None]:
+    """TF32 on (``enabled``) or off for CUDA float32 matmuls and cuDNN convolutions.
+
+    Sets ``torch.backends.cuda.matmul.allow_tf32`` and
+    ``torch.backends.cudnn.allow_tf32`` (process-wide flags) for the block and
+    restores both on exit, also after an exception. The flags change nothing
+    on a CPU; on CUDA (Ampere and newer) TF32 keeps 10 mantissa bits of the
+    inputs of float32 products.
+    """
+    saved = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = bool(enabled)
+    try:
+        yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved

@@ -10,8 +10,8 @@ import torch
 from mmengine.logging import MMLogger
 
 from sar_mm.utils import precision as precision_module
-from sar_mm.utils.precision import (BF16_MIN_SPEEDUP, MatmulProbe, Precision, log_precision_once,
-                                    parse_precision, resolve_precision)
+from sar_mm.utils.precision import (BF16_MIN_SPEEDUP, MatmulProbe, Precision, allow_tf32,
+                                    log_precision_once, parse_precision, resolve_precision)
 
 FAST_BF16 = MatmulProbe(fp32_gflops=100.0, bf16_gflops=200.0)  # AMX-like: bf16 2x fp32
 SLOW_BF16 = MatmulProbe(fp32_gflops=115.0, bf16_gflops=0.3)  # AVX2-only: emulated bf16
@@ -99,6 +99,29 @@ def test_bad_names_are_refused():
         parse_precision('half')
     with pytest.raises(ValueError, match='device_type'):
         resolve_precision('auto', 'mps')
+
+
+def _tf32_flags():
+    return torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+
+
+@pytest.mark.parametrize('before', [(False, True), (True, False), (False, False)])
+def test_allow_tf32_sets_both_flags_for_the_block_and_restores_them(before):
+    saved = _tf32_flags()
+    try:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = before
+        with allow_tf32(True):
+            assert _tf32_flags() == (True, True)
+            with allow_tf32(False):
+                assert _tf32_flags() == (False, False)
+            assert _tf32_flags() == (True, True)
+        assert _tf32_flags() == before
+        with pytest.raises(RuntimeError, match='boom'):
+            with allow_tf32(True):
+                raise RuntimeError('boom')
+        assert _tf32_flags() == before
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
 
 
 _CHOOSE = ('import json; from sar_mm.utils.precision import resolve_precision, cpu_matmul_probe; '

@@ -4,10 +4,12 @@ from typing import Dict, List, Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
+from mmengine.logging import print_log
 from mmengine.model import BaseModel
 
 from sar_mm.registry import BACKBONES, LOSSES, MODELS, ROLLOUTS, TASK_UTILS, TOKENIZERS
-from sar_mm.utils.precision import log_precision_once, parse_precision, resolve_precision
+from sar_mm.utils.precision import (allow_tf32, log_precision_once, parse_precision,
+                                    resolve_precision)
 from ..data_preprocessors import build_data_preprocessor
 from ..rollouts.base_rollout import teacher_forced_inputs
 from ..rollouts.rollout_output import RolloutOutput
@@ -15,7 +17,10 @@ from ..utils.ar_generation import autoregressive_generate
 from ..utils.sampling import CFG_SCHEDULES
 from ..utils.scale_schedule import CANONICAL_PATCH_NUMS
 
-__all__ = ['ScaleWiseAR', 'to_uint8_images', 'DEFAULT_TEST_CFG', 'check_class_labels']
+__all__ = [
+    'ScaleWiseAR', 'to_uint8_images', 'DEFAULT_TEST_CFG', 'EVAL_PROTOCOLS', 'check_class_labels',
+    'protocol_test_cfg', 'resolve_batch_invariant'
+]
 
 #: Sampling settings used when ``test_cfg`` leaves a key out (VAR's FID recipe).
 DEFAULT_TEST_CFG = dict(
@@ -28,7 +33,66 @@ DEFAULT_TEST_CFG = dict(
     greedy_outside=None,
     batch_invariant=True,
     precision='fp32',
+    tf32=False,
 )
+
+#: ``test_cfg`` values of the two FID sampling protocols on CUDA
+#: (docs/evaluation_protocols.md): sar_mm's exact per-seed sampling, and the
+#: official ``eval_c2i.py`` of GengzeZhou/SAR (fp16 autocast, TF32, batched).
+EVAL_PROTOCOLS = dict(
+    exact=dict(precision='fp32', tf32=False, batch_invariant=True),
+    official=dict(precision='fp16', tf32=True, batch_invariant=False),
+)
+
+
+def resolve_batch_invariant(value: Union[bool, str], device_type: str) -> bool:
+    """``test_cfg.batch_invariant`` on ``device_type``: ``'auto'`` is False on CUDA only.
+
+    Args:
+        value (bool | str): ``True``, ``False`` or ``'auto'``.
+        device_type (str): e.g. ``'cpu'`` or ``'cuda'``.
+
+    Raises:
+        ValueError: on any other value.
+    """
+    if isinstance(value, bool):
+        return value
+    if value == 'auto':
+        return device_type != 'cuda'
+    raise ValueError(f"test_cfg.batch_invariant must be True, False or 'auto', got {value!r}")
+
+
+def _check_tf32(value: bool) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f'test_cfg.tf32 must be True or False, got {value!r}')
+    return value
+
+
+def protocol_test_cfg(protocol: str, device_type: str) -> dict:
+    """The ``test_cfg`` keys of an FID sampling protocol on ``device_type``.
+
+    ``'exact'`` and, on CUDA, ``'official'`` are :data:`EVAL_PROTOCOLS`.
+    fp16 autocast and TF32 are the official settings for CUDA: on any other
+    device ``'official'`` keeps the batched sampling but takes the precision
+    policy (``precision='auto'``, :func:`~sar_mm.utils.precision.resolve_precision`)
+    instead of fp16, and logs a warning saying so.
+
+    Args:
+        protocol (str): ``'exact'`` or ``'official'``.
+        device_type (str): the sampling device, e.g. ``'cpu'`` or ``'cuda'``.
+
+    Returns:
+        dict: ``precision``, ``tf32`` and ``batch_invariant``.
+    """
+    if protocol not in EVAL_PROTOCOLS:
+        raise ValueError(f'protocol must be one of {sorted(EVAL_PROTOCOLS)}, got {protocol!r}')
+    settings = dict(EVAL_PROTOCOLS[protocol])
+    if protocol == 'official' and device_type != 'cuda':
+        settings.update(precision='auto', tf32=False)
+        print_log(f"protocol 'official' samples in fp16 with TF32 on CUDA only; on "
+                  f"{device_type} it samples batched with the precision policy ('auto') "
+                  'instead', logger='current', level=30)  # logging.WARNING
+    return settings
 
 
 def to_uint8_images(images: torch.Tensor) -> torch.Tensor:
@@ -101,7 +165,8 @@ class ScaleWiseAR(BaseModel):
     ``batch_invariant=False`` the batch runs at once (much higher throughput on
     a GPU); the random streams are still per sample, but batched matrix
     products may differ in the last bits with the batch composition, which can
-    rarely flip a sampled token.
+    rarely flip a sampled token. ``batch_invariant='auto'`` (the FID-50k
+    configs) is False on CUDA and True on any other device.
 
     Children: ``tokenizer`` and ``backbone`` (the only modules with weights:
     state-dict prefixes ``tokenizer.`` and ``backbone.``), ``rollout`` and
@@ -122,11 +187,19 @@ class ScaleWiseAR(BaseModel):
         test_cfg (dict, optional): sampling settings, keys of
             :data:`DEFAULT_TEST_CFG`: ``patch_nums``, ``cfg``, ``cfg_schedule``
             (``'var' | 'flexvar' | 'llamagen' | 'sar_rollout'``), ``top_k``,
-            ``top_p``, ``max_pn``, ``greedy_outside``, ``batch_invariant``,
-            ``precision`` (``'fp32'`` by default, for exact per-seed results;
-            ``'auto'`` or a dtype name autocasts, see
-            :func:`sar_mm.utils.precision.resolve_precision`).
-            Missing keys take the defaults; unknown keys raise.
+            ``top_p``, ``max_pn``, ``greedy_outside``, ``batch_invariant``
+            (``True``, ``False`` or ``'auto'``: False on CUDA, True elsewhere,
+            :func:`resolve_batch_invariant`), ``precision`` (``'fp32'`` by
+            default, for exact per-seed results; ``'auto'`` or a dtype name
+            autocasts, see :func:`sar_mm.utils.precision.resolve_precision`),
+            ``tf32`` (CUDA TF32 matmuls and convolutions on or off while
+            sampling, whatever the process-wide flags; off by default).
+            Missing keys take the defaults; unknown keys raise. The protocol
+            of a run is these independent keys rather than one ``protocol``
+            key: each states one thing that changes the samples, a config
+            shows what runs and any one can be overridden alone;
+            :data:`EVAL_PROTOCOLS` names the two combinations that matter
+            (``tools/test.py --protocol exact|official``).
         init_cfg (dict, optional): MMEngine init config.
     """
 
@@ -161,7 +234,10 @@ class ScaleWiseAR(BaseModel):
             raise ValueError(f'test_cfg.cfg_schedule must be one of {CFG_SCHEDULES}, '
                              f'got {merged["cfg_schedule"]!r}')
         merged['patch_nums'] = [int(pn) for pn in merged['patch_nums']]
-        parse_precision(merged['precision'])  # an unknown name fails at build time
+        # bad values fail at build time, not when sampling starts
+        parse_precision(merged['precision'])
+        resolve_batch_invariant(merged['batch_invariant'], 'cpu')
+        _check_tf32(merged['tf32'])
         return merged
 
     # --- modes ---------------------------------------------------------------------------
@@ -298,13 +374,16 @@ class ScaleWiseAR(BaseModel):
                  max_pn: Optional[int] = None,
                  greedy_outside: Optional[Sequence[int]] = None,
                  precision: Optional[str] = None,
+                 batch_invariant: Optional[Union[bool, str]] = None,
+                 tf32: Optional[bool] = None,
                  return_scale_images: bool = False) -> dict:
         """Sample images for ``labels`` (keyword overrides of ``test_cfg``).
 
         With ``seeds``, each sample draws from its own generator (see the class
         docstring for ``batch_invariant``); otherwise the batch is drawn at once from
         ``generator`` (or the global RNG). The backbone runs in eval mode (no
-        drop-path) and its mode is restored afterwards.
+        drop-path) and its mode is restored afterwards; the TF32 flags
+        (``test_cfg.tf32``) are set for the call and restored afterwards.
 
         Args:
             labels (Tensor): (B,) int64 class ids.
@@ -325,16 +404,18 @@ class ScaleWiseAR(BaseModel):
         for key, value in (('patch_nums', patch_nums), ('cfg', cfg),
                            ('cfg_schedule', cfg_schedule), ('top_k', top_k), ('top_p', top_p),
                            ('max_pn', max_pn), ('greedy_outside', greedy_outside),
-                           ('precision', precision)):
+                           ('precision', precision), ('batch_invariant', batch_invariant),
+                           ('tf32', tf32)):
             if value is not None:
                 settings[key] = value
         settings['patch_nums'] = [int(pn) for pn in settings['patch_nums']]
-        batch_invariant = settings.pop('batch_invariant')
+        batch_invariant = resolve_batch_invariant(settings.pop('batch_invariant'), device.type)
+        use_tf32 = _check_tf32(settings.pop('tf32'))
         chosen = resolve_precision(settings.pop('precision'), device.type)
         log_precision_once(chosen)
 
         def run(label_rows: torch.Tensor, gen: Optional[torch.Generator]):
-            with chosen.autocast():
+            with chosen.autocast(), allow_tf32(use_tf32):
                 return autoregressive_generate(
                     self.backbone, self.tokenizer, label_rows, generator=gen,
                     return_scale_images=return_scale_images, **settings)

@@ -1,8 +1,13 @@
+import logging
+
 import pytest
 import torch
+from mmengine.logging import MMLogger
 from mmengine.optim import OptimWrapper
 
 from sar_mm.models.generators import ScaleWiseAR, to_uint8_images
+from sar_mm.models.generators.scale_wise_ar import (EVAL_PROTOCOLS, protocol_test_cfg,
+                                                    resolve_batch_invariant)
 from sar_mm.registry import MODELS
 from sar_mm.utils.precision import resolve_precision
 
@@ -172,6 +177,83 @@ def test_sampling_precision_is_fp32_by_default_and_autocasts_on_request():
     assert set(seen) == {resolve_precision('auto', 'cpu').dtype}
     with pytest.raises(ValueError, match='precision'):
         build(test_cfg=dict(patch_nums=PATCH_NUMS, precision='half'))
+
+
+def test_batch_invariant_auto_resolves_per_device_and_bad_values_fail():
+    assert resolve_batch_invariant('auto', 'cpu') is True
+    assert resolve_batch_invariant('auto', 'cuda') is False
+    for device_type in ('cpu', 'cuda'):
+        assert resolve_batch_invariant(True, device_type) is True
+        assert resolve_batch_invariant(False, device_type) is False
+    for bad in ('Auto', 'yes', 1, 0, None):
+        with pytest.raises(ValueError, match="True, False or 'auto'"):
+            resolve_batch_invariant(bad, 'cuda')
+    with pytest.raises(ValueError, match="True, False or 'auto'"):
+        build(test_cfg=dict(patch_nums=PATCH_NUMS, batch_invariant='sometimes'))
+    with pytest.raises(ValueError, match='tf32 must be True or False'):
+        build(test_cfg=dict(patch_nums=PATCH_NUMS, tf32='on'))
+
+
+def test_auto_batch_invariance_runs_one_sample_at_a_time_on_cpu():
+    model = build(test_cfg=dict(patch_nums=PATCH_NUMS, cfg=2.0, top_k=16, top_p=0.9,
+                                batch_invariant='auto')).eval()
+    rows = []
+    model.backbone.head.register_forward_hook(lambda mod, inp, out: rows.append(out.shape[0]))
+    labels, seeds = torch.tensor([1, 2, 3]), [7, 8, 9]
+    auto = model.generate(labels, seeds=seeds)
+    assert set(rows) == {2}  # one sample and its unconditional row
+    rows.clear()
+    batched = model.generate(labels, seeds=seeds, batch_invariant=False)
+    assert set(rows) == {6}
+    assert torch.equal(auto['images'], batched['images'])
+
+
+def _log_records():
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    return records, handler
+
+
+def test_protocols_on_cuda_and_the_cpu_fallback_of_official():
+    assert protocol_test_cfg('exact', 'cuda') == protocol_test_cfg('exact', 'cpu') == dict(
+        precision='fp32', tf32=False, batch_invariant=True)
+    assert protocol_test_cfg('official', 'cuda') == dict(precision='fp16', tf32=True,
+                                                         batch_invariant=False)
+    logger = MMLogger.get_current_instance()
+    records, handler = _log_records()
+    logger.addHandler(handler)
+    try:
+        on_cpu = protocol_test_cfg('official', 'cpu')
+    finally:
+        logger.removeHandler(handler)
+    # never fp16 on a CPU: the precision policy, said in a warning
+    assert on_cpu == dict(precision='auto', tf32=False, batch_invariant=False)
+    assert [r.levelno for r in records] == [logging.WARNING]
+    assert "precision policy ('auto')" in records[0].getMessage()
+    assert EVAL_PROTOCOLS['official']['precision'] == 'fp16'  # the table is not modified
+    with pytest.raises(ValueError, match='protocol must be one of'):
+        protocol_test_cfg('paper', 'cuda')
+
+
+def test_tf32_is_switched_only_while_sampling():
+    model = build().eval()
+    seen = []
+    model.backbone.head.register_forward_hook(lambda mod, inp, out: seen.append(
+        (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32)))
+    saved = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    try:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = False, True
+        exact = model.generate(torch.tensor([1, 2]), seeds=[3, 4])
+        assert set(seen) == {(False, False)}  # default tf32=False: true fp32 on CUDA
+        seen.clear()
+        official = model.generate(torch.tensor([1, 2]), seeds=[3, 4], tf32=True)
+        assert set(seen) == {(True, True)}
+        assert (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32) == (
+            False, True)
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
+    assert torch.equal(exact['images'], official['images'])  # TF32 is a CUDA setting only
 
 
 def _rollout_rng_states(model):
