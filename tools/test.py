@@ -3,14 +3,26 @@
 Usage:
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out metrics.json]
         [--save-npz samples.npz] [--save-dir DIR] [--trust-checkpoint PATH ...]
-        [--precision fp32|auto|bf16|fp16] [--cfg-options k=v ...]
-        [--launcher none|pytorch|slurm]
+        [--protocol exact|official | --precision fp32|auto|bf16|fp16]
+        [--cfg-options k=v ...] [--launcher none|pytorch|slurm]
 
 The config's ``test_dataloader`` (``ClassLabelDataset``: fixed label and seed
 per sample index) feeds the model's ``predict`` with its ``test_cfg``
 (override with e.g. ``--cfg-options model.test_cfg.cfg=2.2``; ``--precision``
 sets ``model.test_cfg.precision``, fp32 by default), and the
 ``test_evaluator`` (``TorchFidelityMetric``) scores the samples.
+
+``--protocol`` sets the sampling protocol (docs/evaluation_protocols.md)
+before ``--cfg-options`` apply: ``exact`` samples in fp32 without TF32, every
+sample alone (``model.test_cfg`` precision/tf32/batch_invariant =
+fp32/False/True); ``official`` samples as the official ``eval_c2i.py`` of
+GengzeZhou/SAR on CUDA: fp16 autocast, TF32 matmuls and convolutions, batches
+of 128 per process (fp16/True/False, ``test_dataloader.batch_size=128``). On a
+machine without CUDA ``official`` samples batched with the precision policy
+(``auto``) instead of fp16 and says so in the log. Without ``--protocol`` the
+config decides (the FID-50k configs: fp32, batched on CUDA, per sample on CPU).
+The paper's numbers come from the ADM evaluator: score the ``--save-npz``
+output with it for numbers comparable with them.
 
 Without ``--save-dir`` / ``--save-npz`` the samples are scored as they are
 generated (``Runner.test``). With them (DiT ``sample_ddp.py`` protocol, spec
@@ -45,9 +57,13 @@ from torch.utils.data import DataLoader
 
 from sar_mm.engine import setup_distributed, trust_checkpoint_path
 from sar_mm.evaluation import SampleFolderDataset, list_sample_indices, pack_sample_folder
+from sar_mm.models.generators.scale_wise_ar import protocol_test_cfg
 from sar_mm.registry import DATASETS, RUNNERS
 from sar_mm.utils.config_validation import check_runner_config
 from sar_mm.utils.setup_env import register_all_modules
+
+# Samples per process and batch of the official eval_c2i.py (GengzeZhou/SAR).
+OFFICIAL_BATCH_SIZE = 128
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -64,10 +80,16 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         '--trust-checkpoint', nargs='+', default=[], metavar='PATH',
         help='files or directories whose checkpoints may hold pickled objects (e.g. a '
         'checkpoint written by a sar_mm training run)')
-    parser.add_argument('--precision', choices=['fp32', 'auto', 'bf16', 'fp16'],
-                        help='sampling precision (model.test_cfg.precision, default fp32 for '
-                        'exact per-seed samples); auto = fp16 on CUDA, bf16 on CPUs with native '
-                        'bf16, else fp32')
+    sampling = parser.add_mutually_exclusive_group()
+    sampling.add_argument('--protocol', choices=['exact', 'official'],
+                          help='exact: fp32, no TF32, every sample alone (bit-identical for any '
+                          'batch or GPU count); official: fp16 autocast + TF32, batches of 128, '
+                          'as eval_c2i.py (CUDA; elsewhere batched with the precision policy). '
+                          'Default: the config\'s test_cfg')
+    sampling.add_argument('--precision', choices=['fp32', 'auto', 'bf16', 'fp16'],
+                          help='sampling precision (model.test_cfg.precision, default fp32 for '
+                          'exact per-seed samples); auto = fp16 on CUDA, bf16 on CPUs with '
+                          'native bf16, else fp32')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config entries, e.g. model.test_cfg.cfg=2.2')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none')
@@ -78,8 +100,20 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     return args
 
 
+def apply_protocol(cfg: Config, protocol: str, device_type: str) -> None:
+    """Set ``model.test_cfg`` (and, for ``official`` on CUDA, the batch) of ``protocol``."""
+    settings = protocol_test_cfg(protocol, device_type)
+    cfg.merge_from_dict({f'model.test_cfg.{key}': value for key, value in settings.items()})
+    if protocol == 'official' and device_type == 'cuda':
+        cfg.merge_from_dict({'test_dataloader.batch_size': OFFICIAL_BATCH_SIZE})
+    print_log(f'sampling protocol {protocol} on {device_type}: ' +
+              ', '.join(f'{key}={value}' for key, value in settings.items()), logger='current')
+
+
 def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     """Apply the command line to the config."""
+    if args.protocol is not None:
+        apply_protocol(cfg, args.protocol, 'cuda' if torch.cuda.is_available() else 'cpu')
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
     if args.precision is not None:

@@ -1,10 +1,13 @@
 """tools/test.py on a tiny generator: metrics.json, the ADM .npz, PNGs and resuming."""
 import json
+import logging
 
 import numpy as np
 import pytest
 import torch
-from tiny_test_setup import make_tiny_setup, read_png
+from mmengine.config import Config
+from mmengine.logging import MMLogger
+from tiny_test_setup import load_test_tool, make_tiny_setup, read_png
 from tiny_test_setup import run_test_tool as run_tool
 
 import sar_mm.models  # noqa: F401  (registers the generator for the checkpoint)
@@ -62,3 +65,45 @@ def test_training_checkpoint_needs_trust(setup, tmp_path):
         run_tool(pickled, tmp_path / 'wd1')
     trusted = run_tool(pickled, tmp_path / 'wd2', '--trust-checkpoint', str(checkpoint))
     assert trusted == pytest.approx(run_tool(setup, tmp_path / 'wd3'), abs=1e-6)
+
+
+def _merged_test_cfg(tool, setup, *extra):
+    args = tool.parse_args([setup['config'], setup['checkpoint'], *extra])
+    cfg = tool.merge_args(Config.fromfile(setup['config']), args)
+    return cfg.model.test_cfg, cfg.test_dataloader.batch_size
+
+
+def test_protocol_flag_sets_the_sampling_keys(setup):
+    tool = load_test_tool()
+    test_cfg, batch = _merged_test_cfg(tool, setup, '--protocol', 'exact')
+    assert (test_cfg.precision, test_cfg.tf32, test_cfg.batch_invariant, batch) == (
+        'fp32', False, True, 2)
+    # --cfg-options refine a protocol
+    test_cfg, _ = _merged_test_cfg(tool, setup, '--protocol', 'exact', '--cfg-options',
+                                   'model.test_cfg.batch_invariant=auto')
+    assert test_cfg.batch_invariant == 'auto'
+    cfg = Config.fromfile(setup['config'])
+    tool.apply_protocol(cfg, 'official', 'cuda')  # a config edit: no GPU needed
+    assert (cfg.model.test_cfg.precision, cfg.model.test_cfg.tf32,
+            cfg.model.test_cfg.batch_invariant, cfg.test_dataloader.batch_size) == (
+                'fp16', True, False, tool.OFFICIAL_BATCH_SIZE)
+    with pytest.raises(SystemExit):  # one or the other
+        tool.parse_args([setup['config'], setup['checkpoint'], '--protocol', 'official',
+                         '--precision', 'fp32'])
+
+
+def test_official_protocol_on_cpu_samples_batched_with_the_precision_policy(setup, tmp_path):
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger = MMLogger.get_current_instance()  # the tool logs the protocol before its Runner
+    logger.addHandler(handler)
+    try:
+        official = run_tool(setup, tmp_path / 'wd1', '--protocol', 'official')
+    finally:
+        logger.removeHandler(handler)
+    assert any(r.levelno == logging.WARNING and "on cpu it samples batched with the precision "
+               "policy ('auto')" in r.getMessage() for r in records)
+    equivalent = run_tool(setup, tmp_path / 'wd2', '--cfg-options', 'model.test_cfg.precision=auto',
+                          'model.test_cfg.batch_invariant=False')
+    assert official == pytest.approx(equivalent, abs=1e-6)
