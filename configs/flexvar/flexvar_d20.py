@@ -2,10 +2,15 @@
 # eval_SAR_d20.sh): 10 steps 1..16, cfg 2.6 with the VAR-style ramp, top-k 900,
 # top-p 0.95. Weights: tools/model_converters/flexvar_to_sarmm.py output, given
 # to tools/test.py. Differs from the base model config: the guidance scale.
+# Sampling: batch_invariant='auto' runs each batch through the transformer at
+# once on CUDA (far faster; one random stream per sample, but batched matmuls
+# can flip a rare token with the batch composition) and every sample alone on
+# a CPU (bit-identical per label and seed for any batch or process count).
+# tools/test.py --protocol exact|official: docs/evaluation_protocols.md.
 _base_ = [
     '../_base_/models/flexvar_d20.py',
     '../_base_/default_runtime.py',
     '../_base_/evaluation/imagenet_256_fid50k.py',
 ]
 
-model = dict(test_cfg=dict(cfg=2.6))
+model = dict(test_cfg=dict(batch_invariant='auto', cfg=2.6))
