@@ -3,20 +3,31 @@
 Usage:
     python tools/train.py CONFIG [--work-dir DIR] [--resume [auto|PATH]] [--amp]
         [--auto-scale-lr] [--trust-checkpoint PATH ...] [--cfg-options k=v ...]
-        [--launcher none|pytorch|slurm]
+        [--launcher none|pytorch|slurm] [--dry-run [--world-size N] [--nnodes K]]
 
 Multi-process: ``tools/dist_train.sh`` (torchrun) and ``tools/slurm_train.sh``.
-Without a GPU, distributed runs use a gloo process group (CPU DDP).
+The config's ``train_dataloader.global_batch_size`` is split over the ranks
+(:mod:`sar_mm.engine.batch_plan`); rank 0 logs the launch summary.
+``--dry-run`` prints that summary for ``--world-size`` ranks, and the lr after
+auto-scaling, and exits without training. A config for GPUs (NCCL) refuses to
+start distributed without CUDA; ``env_cfg.dist_cfg.backend=gloo`` trains on
+CPUs (CPU DDP).
 """
 import argparse
 import os
 import os.path as osp
+import sys
+
+from typing import Optional
 
 from mmengine.config import Config, DictAction
+from mmengine.dist import broadcast_object_list, get_dist_info
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
-from sar_mm.engine import find_resumable_checkpoint, setup_distributed, trust_checkpoint_path
+from sar_mm.engine import (BatchPlan, apply_batch_plan, find_resumable_checkpoint,
+                           launch_summary, plan_train_batch, setup_distributed,
+                           trust_checkpoint_path)
 from sar_mm.registry import RUNNERS
 from sar_mm.utils.config_validation import check_runner_config
 from sar_mm.utils.setup_env import register_all_modules
@@ -34,7 +45,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--amp', action='store_true',
                         help='mixed precision: fp16 + loss scaling on GPU, bf16 on CPU')
     parser.add_argument('--auto-scale-lr', action='store_true',
-                        help='scale the lr by (global batch) / auto_scale_lr.base_batch_size')
+                        help='scale the lr by (global batch, gradient accumulation included) / '
+                        'auto_scale_lr.base_batch_size')
     parser.add_argument(
         '--trust-checkpoint', nargs='+', default=[], metavar='PATH',
         help='files or directories whose checkpoints may hold pickled objects (e.g. a '
@@ -44,9 +56,20 @@ def parse_args() -> argparse.Namespace:
         help='override config entries, e.g. train_cfg.max_epochs=2 optim_wrapper.optimizer.lr=1e-4')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none',
                         help='job launcher')
+    parser.add_argument(
+        '--dry-run', action='store_true',
+        help='print the launch summary (world size, per-GPU batch, global batch, lr after '
+        'auto-scaling) for --world-size processes and exit without training')
+    parser.add_argument('--world-size', type=int,
+                        help='with --dry-run: processes in all (default $WORLD_SIZE or 1)')
+    parser.add_argument('--nnodes', type=int,
+                        help='with --dry-run: nodes (default $NNODES or 1)')
     # torch.distributed.launch passes --local_rank (older) or --local-rank (newer)
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
+    if not args.dry_run and (args.world_size is not None or args.nnodes is not None):
+        parser.error('--world-size and --nnodes describe a --dry-run; a real launch takes '
+                     'them from its launcher')
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
     return args
@@ -76,20 +99,52 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
 
-    if args.resume == 'auto':
-        # the newest checkpoint that loads, not a file truncated by a crash
-        latest = find_resumable_checkpoint(cfg.work_dir)
-        if latest is not None:
-            cfg.resume, cfg.load_from = True, latest
-        else:
-            # MMEngine's own auto-resume would also drop load_from (the initial
-            # weights of SAR post-training) when there is nothing to resume.
-            print_log(f'--resume auto: no checkpoint in {cfg.work_dir}; starting from '
-                      f'load_from={cfg.get("load_from")}', logger='current')
-            cfg.resume = False
-    elif args.resume is not None:
-        cfg.resume, cfg.load_from = True, args.resume
     return cfg
+
+
+def choose_resume(cfg: Config, resume: Optional[str]) -> None:
+    """Apply ``--resume``; rank 0 picks the checkpoint and every rank takes its choice.
+
+    Ranks that looked at the work directory on their own could pick different
+    files (one written or removed between their looks, or a file system that
+    shows it late); the process group exists by now, so the choice is broadcast.
+    """
+    if resume is None:
+        return
+    if resume != 'auto':
+        cfg.resume, cfg.load_from = True, resume
+        return
+    rank, world_size = get_dist_info()
+    # the newest checkpoint that loads, not a file truncated by a crash
+    choice = [find_resumable_checkpoint(cfg.work_dir) if rank == 0 else None]
+    if world_size > 1:
+        broadcast_object_list(choice, src=0)
+    latest = choice[0]
+    if latest is not None:
+        cfg.resume, cfg.load_from = True, latest
+    else:
+        # MMEngine's own auto-resume would also drop load_from (the initial
+        # weights of SAR post-training) when there is nothing to resume.
+        print_log(f'--resume auto: no checkpoint in {cfg.work_dir}; starting from '
+                  f'load_from={cfg.get("load_from")}', logger='current')
+        cfg.resume = False
+
+
+def _nnodes(world_size: int) -> int:
+    """Nodes of a running launch (torchrun's LOCAL_WORLD_SIZE, or Slurm's node count)."""
+    per_node = os.environ.get('LOCAL_WORLD_SIZE')
+    if per_node:
+        return max(1, world_size // int(per_node))
+    return int(os.environ.get('SLURM_NNODES', 1))
+
+
+def dry_run(cfg: Config, args: argparse.Namespace) -> BatchPlan:
+    """Print what a launch on ``--world-size`` processes would train with."""
+    world_size = args.world_size or int(os.environ.get('WORLD_SIZE', 1))
+    nnodes = args.nnodes or int(os.environ.get('NNODES', 1))
+    plan = plan_train_batch(cfg, world_size, nnodes)
+    print(launch_summary(plan), flush=True)
+    return plan
 
 
 def main() -> None:
@@ -97,6 +152,19 @@ def main() -> None:
     register_all_modules(init_default_scope=False)
     cfg = merge_args(Config.fromfile(args.config), args)
     check_runner_config(cfg)  # misspelt keys and unregistered types fail before any work
+    if args.dry_run:
+        try:
+            dry_run(cfg, args)
+        except ValueError as error:  # a launch that cannot run at this size
+            sys.exit(f'error: {error}')
+        return
+
+    setup_distributed(cfg, args.launcher)
+    rank, world_size = get_dist_info()
+    plan = apply_batch_plan(cfg, world_size, _nnodes(world_size))
+    if rank == 0:
+        print_log(launch_summary(plan), logger='current')
+    choose_resume(cfg, args.resume)
 
     # Checkpoints this run writes or resumes may hold pickled objects (message hub).
     trust_checkpoint_path(cfg.work_dir)
@@ -105,7 +173,6 @@ def main() -> None:
     for path in args.trust_checkpoint:
         trust_checkpoint_path(path)
 
-    setup_distributed(cfg, args.launcher)
     runner = RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)
     runner.train()
 

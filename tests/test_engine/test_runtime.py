@@ -1,4 +1,4 @@
-"""setup_distributed: gloo start-up and DDP wrapper config for CPU launches."""
+"""setup_distributed: the process group before the Runner, on CUDA and on CPU (gloo)."""
 import datetime
 import os
 
@@ -15,15 +15,41 @@ def no_cuda(monkeypatch) -> None:
     monkeypatch.setattr(runtime.torch.cuda, 'is_available', lambda: False)
 
 
-def _cfg() -> Config:
-    return Config(dict(env_cfg=dict(dist_cfg=dict(backend='nccl', timeout=123)),
+def _cfg(backend: str = 'gloo') -> Config:
+    return Config(dict(env_cfg=dict(dist_cfg=dict(backend=backend, timeout=123)),
                        find_unused_parameters=True))
 
 
 def test_single_process_is_untouched():
-    cfg = _cfg()
+    cfg = _cfg('nccl')
     setup_distributed(cfg, 'none')
     assert cfg.env_cfg.dist_cfg.backend == 'nccl' and 'model_wrapper_cfg' not in cfg
+
+
+@pytest.mark.parametrize('launcher', ['pytorch', 'slurm'])
+def test_gpu_config_without_cuda_stops_with_the_reason(monkeypatch, no_cuda, launcher):
+    """A GPU recipe (NCCL) never falls back to CPU training in silence."""
+    monkeypatch.setenv('CUDA_VISIBLE_DEVICES', '')
+    monkeypatch.setattr(runtime.torch_dist, 'init_process_group',
+                        lambda **kwargs: pytest.fail('no process group may start'))
+    with pytest.raises(RuntimeError) as error:
+        setup_distributed(_cfg('nccl'), launcher)
+    message = str(error.value)
+    assert "backend='nccl'" in message and 'torch.cuda.is_available() is False' in message
+    assert "CUDA_VISIBLE_DEVICES=''" in message
+    assert 'env_cfg.dist_cfg.backend=gloo' in message
+
+
+def test_cuda_launch_initialises_through_mmengine(monkeypatch):
+    """On GPUs the group (NCCL, the config's timeout) starts before the Runner."""
+    monkeypatch.setattr(runtime.torch.cuda, 'is_available', lambda: True)
+    calls = []
+    monkeypatch.setattr(runtime, 'init_dist',
+                        lambda launcher, **kwargs: calls.append((launcher, kwargs)))
+    cfg = _cfg('nccl')
+    setup_distributed(cfg, 'pytorch')
+    assert calls == [('pytorch', dict(backend='nccl', timeout=123))]
+    assert 'model_wrapper_cfg' not in cfg  # MMEngine's own DDP wrapper on GPUs
 
 
 def test_cpu_torchrun_initialises_gloo_with_the_config_timeout(monkeypatch, no_cuda):

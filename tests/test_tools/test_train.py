@@ -117,18 +117,66 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+GLOBAL_8 = ['train_dataloader.batch_size=None', 'train_dataloader.global_batch_size=8',
+            'train_cfg.max_epochs=1']
+
+
+def _lrs(work_dir: Path) -> list:
+    rows = []
+    for path in sorted(work_dir.glob('*/vis_data/scalars.json')):
+        rows += [json.loads(line) for line in path.read_text().splitlines()]
+    return [(row['iter'], row['lr']) for row in rows if 'lr' in row]
+
+
+def _dumped_batch_size(work_dir: Path) -> int:
+    (dumped, ) = work_dir.glob('*/vis_data/config.py')
+    return Config.fromfile(dumped).train_dataloader.batch_size
+
+
 def test_dist_train_two_cpu_processes(tmp_path: Path):
-    """torchrun with 2 processes on CPU (gloo): one epoch, a checkpoint from both ranks."""
-    result = _run(['bash', 'tools/dist_train.sh', str(CONFIG), '2', '--work-dir', str(tmp_path),
-                   '--cfg-options', 'train_cfg.max_epochs=1'],
+    """torchrun with 2 processes on CPU (gloo): a global batch of 8 trains at 4 per rank,
+    with the lr of a 1-process run of the same config (which trains at 8)."""
+    two = tmp_path / 'two'
+    result = _run(['bash', 'tools/dist_train.sh', str(CONFIG), '2', '--work-dir', str(two),
+                   '--cfg-options', *GLOBAL_8],
                   PYTHON=sys.executable, PORT=str(_free_port()))
-    assert "backend='gloo'" in result.stdout + result.stderr
-    checkpoint = _load(tmp_path / 'epoch_1.pth')
+    out = result.stdout + result.stderr
+    assert "backend='gloo'" in out
+    summary = ('launch: 1 node(s) x 2 processes per node = world size 2, per-GPU batch 4, '
+               'global batch 8')
+    assert summary in result.stdout  # printed by the launcher before torchrun
+    assert out.count(summary) == 2  # and logged once more, by rank 0 only
+    checkpoint = _load(two / 'epoch_1.pth')
     states = checkpoint['rng_states']
     assert states['world_size'] == 2
     # every rank draws its own schedules (seed * world_size + rank)
     schedules = [s['components']['scale_schedule'] for s in states['states']]
     assert schedules[0] != schedules[1]
+    assert _dumped_batch_size(two) == 4
+
+    one = tmp_path / 'one'
+    result = _train(one, '--cfg-options', *GLOBAL_8)
+    assert ('world size 1, per-GPU batch 8, global batch 8'
+            in result.stdout + result.stderr)
+    assert _dumped_batch_size(one) == 8
+    assert _lrs(one) and _lrs(one) == _lrs(two)
+
+
+def test_dry_run_reports_the_official_split(monkeypatch, capsys):
+    """The d16 SAR recipe keeps its global batch of 768 on 8 and on 32 GPUs."""
+    train = _train_module()
+    for world_size, per_gpu in ((8, 96), (32, 24)):
+        monkeypatch.setattr(sys, 'argv', ['train.py', 'configs/sar/flexvar_d16_sar.py',
+                                          '--dry-run', '--world-size', str(world_size),
+                                          '--nnodes', str(world_size // 8)])
+        train.main()
+        out = capsys.readouterr().out
+        assert (f'{world_size // 8} node(s) x 8 processes per node = world size {world_size}, '
+                f'per-GPU batch {per_gpu}, global batch 768, base lr 0.0003') in out
+    monkeypatch.setattr(sys, 'argv', ['train.py', 'configs/sar/flexvar_d16_sar.py',
+                                      '--dry-run', '--world-size', '5'])
+    with pytest.raises(SystemExit, match='global batch 768 cannot be split over world size 5'):
+        train.main()
 
 
 @pytest.fixture
@@ -140,26 +188,64 @@ def fake_python(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.mark.parametrize('script,args', [('dist_train.sh', ['cfg.py']),
-                                         ('dist_test.sh', ['cfg.py', 'ckpt.pth'])])
-def test_dist_scripts_split_total_gpus_over_nodes(fake_python: Path, script, args):
-    result = _run(['bash', f'tools/{script}', *args, '8', '--x'], PYTHON=str(fake_python),
-                  NNODES='2', NODE_RANK='1', MASTER_ADDR='10.0.0.1', PORT='1234')
-    out = result.stdout
-    assert '--nproc_per_node=4' in out and '--nnodes=2' in out and '--node_rank=1' in out
-    assert '--master_addr=10.0.0.1' in out and '--master_port=1234' in out
-    assert out.strip().endswith('--launcher pytorch --x')
+def _node_with_gpus(tmp_path: Path, count: int) -> dict:
+    """PATH with an ``nvidia-smi -L`` that lists ``count`` GPUs, no CUDA_VISIBLE_DEVICES."""
+    bin_dir = tmp_path / 'gpu_bin'
+    bin_dir.mkdir(exist_ok=True)
+    smi = bin_dir / 'nvidia-smi'
+    lines = ''.join(f'GPU {i}: NVIDIA H200 (UUID: GPU-{i})\\n' for i in range(count))
+    smi.write_text(f'#!/usr/bin/env bash\nprintf "{lines}"\n')
+    smi.chmod(0o755)
+    env = _env(PATH=os.pathsep.join([str(bin_dir), os.environ['PATH']]))
+    env.pop('CUDA_VISIBLE_DEVICES', None)
+    return env
+
+
+def _launch(env: dict, *args: str, **extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run(['bash', *args], cwd=REPO, env=dict(env, **extra),
+                          capture_output=True, text=True, timeout=120)
 
 
 @pytest.mark.parametrize('script,args', [('dist_train.sh', ['cfg.py']),
                                          ('dist_test.sh', ['cfg.py', 'ckpt.pth'])])
-def test_dist_scripts_refuse_a_remainder(fake_python: Path, script, args):
-    result = subprocess.run(['bash', f'tools/{script}', *args, '3'], cwd=REPO,
-                            env=_env(PYTHON=str(fake_python), NNODES='2'),
-                            capture_output=True, text=True, timeout=30)
-    assert result.returncode != 0
-    assert 'GPUS=3' in result.stderr and 'NNODES=2' in result.stderr
-    assert result.stdout == ''  # nothing was launched
+def test_dist_scripts_refuse_a_partial_node(tmp_path: Path, fake_python: Path, script, args):
+    """NNODES=4 ... 8 (GPUs per node, OpenMMLab's habit) would start 2 processes per node."""
+    env = _node_with_gpus(tmp_path, 8)
+    result = _launch(env, f'tools/{script}', *args, '8', PYTHON=str(fake_python), NNODES='4')
+    assert result.returncode != 0 and result.stdout == ''  # nothing started
+    message = ' '.join(result.stderr.split())
+    assert 'starts only 2 processes on this node, which has 8 visible GPUs' in message
+    assert 'GPUS is the TOTAL number of processes over all nodes' in message
+    assert 'pass GPUS=32' in message and 'ALLOW_PARTIAL_NODE=1' in message
+
+    result = _launch(env, f'tools/{script}', *args, '8', PYTHON=str(fake_python), NNODES='4',
+                     ALLOW_PARTIAL_NODE='1')
+    assert result.returncode == 0 and '--nproc_per_node=2' in result.stdout
+    result = _launch(env, f'tools/{script}', *args, '32', PYTHON=str(fake_python), NNODES='4')
+    assert result.returncode == 0 and '--nproc_per_node=8' in result.stdout
+    # CUDA_VISIBLE_DEVICES, when set, is what the node's processes can see
+    result = _launch(env, f'tools/{script}', *args, '8', PYTHON=str(fake_python), NNODES='4',
+                     CUDA_VISIBLE_DEVICES='0,1')
+    assert result.returncode == 0 and '--nproc_per_node=2' in result.stdout
+    result = _launch(env, f'tools/{script}', *args, '64', PYTHON=str(fake_python), NNODES='4')
+    assert result.returncode != 0 and 'has 8 visible GPUs (one process per GPU)' in ' '.join(
+        result.stderr.split())
+
+
+def test_dist_train_prints_the_summary_before_torchrun(tmp_path: Path):
+    """The official 4 x 8 launch, node 0: the summary line, then torchrun's command."""
+    python = tmp_path / 'python_or_echo'  # real Python for the dry run, echo for torchrun
+    python.write_text('#!/usr/bin/env bash\n'
+                      'case " $* " in *" --dry-run "*) exec "%s" "$@";; esac\n'
+                      'echo "$@"\n' % sys.executable)
+    python.chmod(0o755)
+    result = _launch(_node_with_gpus(tmp_path, 8), 'tools/dist_train.sh',
+                     'configs/sar/flexvar_d16_sar.py', '32', PYTHON=str(python), NNODES='4')
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert lines[-2] == ('launch: 4 node(s) x 8 processes per node = world size 32, '
+                         'per-GPU batch 24, global batch 768, base lr 0.0003')
+    assert lines[-1].startswith('-m torch.distributed.run --nnodes=4')
 
 
 def _train_module():
@@ -180,18 +266,41 @@ def test_merge_args(tmp_path: Path):
     assert cfg.optim_wrapper.type == 'AmpOptimWrapper'
     assert cfg.optim_wrapper.loss_scale == 'dynamic'
 
+    cfg = train.merge_args(Config.fromfile(CONFIG),
+                           _args(auto_scale_lr=True, cfg_options={'train_cfg.max_epochs': 7}))
+    assert cfg.auto_scale_lr.enable is True and cfg.train_cfg.max_epochs == 7
+
+
+def test_choose_resume(tmp_path: Path):
+    train = _train_module()
     cfg = Config.fromfile(CONFIG)
-    cfg.load_from = 'pretrained.pth'
-    cfg = train.merge_args(cfg, _args(work_dir=str(tmp_path), resume='auto'))
+    cfg.work_dir, cfg.load_from = str(tmp_path), 'pretrained.pth'
+    train.choose_resume(cfg, 'auto')
     # nothing to resume yet: keep the initial weights
     assert cfg.resume is False and cfg.load_from == 'pretrained.pth'
     torch.save(dict(meta=dict(epoch=3, iter=6)), tmp_path / 'epoch_3.pth')
     (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'epoch_3.pth'))
-    cfg = train.merge_args(cfg, _args(work_dir=str(tmp_path), resume='auto'))
+    train.choose_resume(cfg, 'auto')
     assert cfg.resume is True and cfg.load_from == str(tmp_path / 'epoch_3.pth')
-
-    cfg = train.merge_args(Config.fromfile(CONFIG),
-                           _args(resume='x.pth', auto_scale_lr=True,
-                                 cfg_options={'train_cfg.max_epochs': 7}))
+    train.choose_resume(cfg, 'x.pth')
     assert cfg.resume is True and cfg.load_from == 'x.pth'
-    assert cfg.auto_scale_lr.enable is True and cfg.train_cfg.max_epochs == 7
+
+
+def test_resume_choice_comes_from_rank_0(tmp_path: Path, monkeypatch):
+    """Rank 1 does not look at the work directory; it takes rank 0's broadcast choice."""
+    train = _train_module()
+    monkeypatch.setattr(train, 'get_dist_info', lambda: (1, 2))
+    monkeypatch.setattr(train, 'find_resumable_checkpoint',
+                        lambda work_dir: pytest.fail('only rank 0 may choose'))
+    sent = []
+
+    def broadcast(objects, src):
+        sent.append((list(objects), src))
+        objects[0] = '/shared/work_dir/epoch_4.pth'  # what rank 0 chose
+
+    monkeypatch.setattr(train, 'broadcast_object_list', broadcast)
+    cfg = Config.fromfile(CONFIG)
+    cfg.work_dir = str(tmp_path)
+    train.choose_resume(cfg, 'auto')
+    assert sent == [([None], 0)]
+    assert cfg.resume is True and cfg.load_from == '/shared/work_dir/epoch_4.pth'

@@ -38,5 +38,7 @@ param_scheduler = [
     dict(type='LinearLR', start_factor=1.0, end_factor=0.1, by_epoch=False, begin=2, end=4),
 ]
 default_hooks = dict(logger=dict(interval=1), checkpoint=dict(max_keep_ckpts=2))
+# The distributed tests run on CPUs on purpose (a GPU config, NCCL, would refuse).
+env_cfg = dict(dist_cfg=dict(backend='gloo'))
 log_processor = dict(window_size=1)
 visualizer = dict(vis_backends=[dict(type='LocalVisBackend')])
