@@ -1,6 +1,7 @@
-# SAR post-training of FlexVAR-d16 (spec sections 2-3, 6.1): 32 GPUs x 24 =
-# global batch 768, 10 epochs from the converted FlexVAR-d16 checkpoint, AdamW
-# lr 4.68e-5 -> 3.0e-5 (linear), clip 2.0, 512 px crops.
+# SAR post-training of FlexVAR-d16 as the public script train_SAR_d16.sh runs it:
+# global batch 768, 11 epochs from the released FlexVARd16-epo179 (converted),
+# AdamW on the official lin0 tail 4.679e-5 -> 3.0e-5, clip 2.0, 512 px crops.
+# The paper's 10-epoch run is flexvar_d16_sar_paper.py.
 # Differs from flexvar_d16_tf.py: the Stagger-Scale Rollout with the effective
 # official settings (only the last transition of the step's schedule, Markovian
 # student pass, teacher tokens sampled with top-k 900 / top-p 0.96 from

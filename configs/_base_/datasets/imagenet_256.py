@@ -18,7 +18,10 @@ train_pipeline = [
 ]
 
 train_dataloader = dict(
-    batch_size=24,  # per GPU; 32 GPUs give the official global batch of 768
+    # Samples per optimizer update over all GPUs (the official --bs): each GPU
+    # loads global_batch_size / (world size x accumulative_counts), e.g. 24 on
+    # 32 GPUs and 96 on 8 (tools/train.py --dry-run --world-size N shows it).
+    global_batch_size=768,
     num_workers=8,
     # Workers are re-created each epoch and seeded from the main process's torch RNG,
     # which RNGStateHook restores: a resumed epoch augments like the uninterrupted one.
