@@ -1,4 +1,6 @@
 """sar_mm: scale-wise autoregressive generation and SAR post-training on MMEngine."""
-__version__ = '0.1.0'
+from .version import __version__, check_mmcv
+
+check_mmcv()
 
 __all__ = ['__version__']
