@@ -5,6 +5,7 @@ Usage:
         [--save-npz samples.npz] [--save-dir DIR] [--trust-checkpoint PATH ...]
         [--protocol exact|official | --precision fp32|auto|bf16|fp16]
         [--cfg-options k=v ...] [--launcher none|pytorch|slurm]
+        [--dry-run [--world-size N] [--nnodes K]]
 
 The config's ``test_dataloader`` (``ClassLabelDataset``: fixed label and seed
 per sample index) feeds the model's ``predict`` with its ``test_cfg``
@@ -39,15 +40,17 @@ GPU the processes use a gloo group (CPU).
 import argparse
 import copy
 import json
+import math
 import os
 import os.path as osp
+import sys
 from typing import List, Optional
 
 import torch
 from mmengine.config import Config, DictAction
 from mmengine.dataset import DefaultSampler
-from mmengine.dist import (barrier, broadcast_object_list, get_dist_info, init_dist,
-                           is_distributed, is_main_process)
+from mmengine.dist import (barrier, broadcast_object_list, get_dist_info, is_distributed,
+                           is_main_process)
 from mmengine.evaluator import Evaluator
 from mmengine.logging import print_log
 from mmengine.registry import init_default_scope
@@ -55,7 +58,7 @@ from mmengine.runner import Runner
 from mmengine.utils import ProgressBar
 from torch.utils.data import DataLoader
 
-from sar_mm.engine import setup_distributed, trust_checkpoint_path
+from sar_mm.engine import launch_line, setup_distributed, trust_checkpoint_path
 from sar_mm.evaluation import SampleFolderDataset, list_sample_indices, pack_sample_folder
 from sar_mm.models.generators.scale_wise_ar import protocol_test_cfg
 from sar_mm.registry import DATASETS, RUNNERS
@@ -93,8 +96,17 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config entries, e.g. model.test_cfg.cfg=2.2')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none')
+    parser.add_argument('--dry-run', action='store_true',
+                        help='print the launch summary for --world-size processes and exit')
+    parser.add_argument('--world-size', type=int,
+                        help='with --dry-run: processes in all (default $WORLD_SIZE or 1)')
+    parser.add_argument('--nnodes', type=int,
+                        help='with --dry-run: nodes (default $NNODES or 1)')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args(argv)
+    if not args.dry_run and (args.world_size is not None or args.nnodes is not None):
+        parser.error('--world-size and --nnodes describe a --dry-run; a real launch takes '
+                     'them from its launcher')
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
     return args
@@ -128,15 +140,16 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     return cfg
 
 
-def init_distributed(cfg: Config, launcher: str) -> None:
-    """Start the process group before the Runner, so ranks can agree on the work.
-
-    On CPU ``setup_distributed`` starts gloo; on GPU MMEngine's ``init_dist``
-    does what the Runner would (the Runner then skips it).
-    """
-    setup_distributed(cfg, launcher)
-    if launcher != 'none' and not is_distributed():
-        init_dist(launcher, **copy.deepcopy(cfg.get('env_cfg', {}).get('dist_cfg', {})))
+def dry_run_summary(cfg: Config, world_size: int, nnodes: int) -> str:
+    """The launch line of an evaluation on ``world_size`` processes."""
+    loader = cfg.test_dataloader
+    dataset = loader.dataset
+    details = f'per-GPU batch {loader.batch_size}'
+    if {'num_classes', 'samples_per_class'} <= set(dataset):
+        num_samples = dataset.num_classes * dataset.samples_per_class
+        details += (f', {num_samples} samples ({math.ceil(num_samples / world_size)} per '
+                    'process)')
+    return launch_line(world_size, nnodes, details)
 
 
 def build_runner(cfg: Config) -> Runner:
@@ -203,6 +216,14 @@ def main(argv: Optional[List[str]] = None) -> dict:
     register_all_modules(init_default_scope=False)
     cfg = merge_args(Config.fromfile(args.config), args)
     check_runner_config(cfg)  # misspelt keys and unregistered types fail before any work
+    if args.dry_run:
+        world_size = args.world_size or int(os.environ.get('WORLD_SIZE', 1))
+        try:
+            print(dry_run_summary(cfg, world_size, args.nnodes or int(os.environ.get('NNODES', 1))),
+                  flush=True)
+        except ValueError as error:
+            sys.exit(f'error: {error}')
+        return {}
     trust_checkpoint_path(cfg.work_dir)
     for path in args.trust_checkpoint:
         trust_checkpoint_path(path)
@@ -211,7 +232,7 @@ def main(argv: Optional[List[str]] = None) -> dict:
     if save_dir is None and args.save_npz is not None:
         save_dir = osp.join(cfg.work_dir, 'samples')
 
-    init_distributed(cfg, args.launcher)
+    setup_distributed(cfg, args.launcher)  # the process group first, on GPUs and CPUs
     if save_dir is None:
         metrics = build_runner(cfg).test()
     else:

@@ -1,7 +1,8 @@
 """Engine: optimizer wrappers, lr schedules, hooks, checkpoint loading, batch split and
 distributed start-up."""
 from .atomic_local_backend import AtomicLocalBackend, atomic_write_bytes
-from .batch_plan import BatchPlan, apply_batch_plan, launch_summary, plan_train_batch
+from .batch_plan import (BatchPlan, apply_batch_plan, launch_line, launch_summary,
+                         plan_train_batch)
 from .checkpoint_io import (find_resumable_checkpoint, is_trusted_checkpoint,
                             load_local_checkpoint, register_checkpoint_loader,
                             trust_checkpoint_path, trusted_checkpoint_paths)
@@ -18,4 +19,4 @@ __all__ = ['AmpOptimWrapper', 'NoDecayOptimWrapperConstructor', 'OFFICIAL_NO_DEC
            'setup_distributed', 'EpochBasedTrainLoop', 'AtomicLocalBackend',
            'atomic_write_bytes', 'find_resumable_checkpoint', 'OptimWrapper',
            'NonFiniteLossHook', 'StrictCheckpointHook', 'BatchPlan', 'apply_batch_plan',
-           'launch_summary', 'plan_train_batch', 'Lin0LR', 'lin0_lr_factor']
+           'launch_line', 'launch_summary', 'plan_train_batch', 'Lin0LR', 'lin0_lr_factor']

@@ -19,7 +19,7 @@ from typing import Optional
 
 from mmengine.config import Config
 
-__all__ = ['BatchPlan', 'plan_train_batch', 'apply_batch_plan', 'launch_summary']
+__all__ = ['BatchPlan', 'plan_train_batch', 'apply_batch_plan', 'launch_summary', 'launch_line']
 
 
 @dataclass(frozen=True)
@@ -147,6 +147,14 @@ def apply_batch_plan(cfg: Config, world_size: int, nnodes: int = 1,
     return plan
 
 
+def launch_line(world_size: int, nnodes: int, details: str) -> str:
+    """``launch: K node(s) x P processes per node = world size N, <details>``."""
+    if world_size % nnodes:
+        raise ValueError(f'world size {world_size} is not divisible by {nnodes} nodes')
+    return (f'launch: {nnodes} node(s) x {world_size // nnodes} processes per node = '
+            f'world size {world_size}, {details}')
+
+
 def launch_summary(plan: BatchPlan) -> str:
     """One line: ``nodes x processes per node = world size, per-GPU batch, global batch``."""
     accum = (f' x accumulative_counts {plan.accumulative_counts}'
@@ -154,6 +162,6 @@ def launch_summary(plan: BatchPlan) -> str:
     lr = '' if plan.lr is None else f', base lr {plan.lr:.6g}'
     if plan.auto_scaled:
         lr += f' (auto-scaled x{plan.lr_scale:.6g})'
-    return (f'launch: {plan.nnodes} node(s) x {plan.procs_per_node} processes per node = '
-            f'world size {plan.world_size}, per-GPU batch {plan.per_gpu_batch}{accum}, '
-            f'global batch {plan.global_batch}{lr}')
+    return launch_line(plan.world_size, plan.nnodes,
+                       f'per-GPU batch {plan.per_gpu_batch}{accum}, '
+                       f'global batch {plan.global_batch}{lr}')

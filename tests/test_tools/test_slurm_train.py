@@ -73,3 +73,21 @@ def test_gpus_per_node_must_divide_the_total(fake_srun):
     result = run(fake_srun, 'gpu', 'job', 'cfg.py', 'wd', '12', GPUS_PER_NODE='8')
     assert result.returncode != 0 and 'GPUS=12' in result.stderr
     assert result.stdout == ''  # srun was not called
+
+
+def test_slurm_test_launches_the_evaluation(fake_srun):
+    """tools/slurm_test.sh: FID-50k on 16 GPUs (2 nodes), summary first, then srun."""
+    result = run(fake_srun, 'gpu', 'fid', 'configs/flexvar/flexvar_d16.py', 'ckpt.pth', '16',
+                 '--save-npz', 'out.npz', script='slurm_test.sh')
+    assert result.returncode == 0, result.stderr
+    summary, srun = result.stdout.strip().splitlines()[-2:]
+    assert summary == ('launch: 2 node(s) x 8 processes per node = world size 16, per-GPU batch '
+                       '32, 50000 samples (3125 per process)')
+    words = srun.split()
+    assert '--ntasks=16' in words and '--ntasks-per-node=8' in words
+    test = words.index(f'{REPO}/tools/test.py')
+    assert words[test:] == [f'{REPO}/tools/test.py', 'configs/flexvar/flexvar_d16.py', 'ckpt.pth',
+                            '--save-npz', 'out.npz', '--launcher', 'slurm']
+    result = run(fake_srun, 'gpu', 'fid', 'configs/flexvar/flexvar_d16.py', 'ckpt.pth',
+                 script='slurm_test.sh', GPUS='4')
+    assert result.returncode == 0 and '--ntasks=4' in result.stdout
