@@ -8,6 +8,7 @@ from script_loading import load_script
 from sar_mm.benchmarking import (TRAIN_FLOPS_MULTIPLIER, TransformerDims, VQ16Dims,
                                  sampling_flops, sar_step_flops, teacher_forcing_flops,
                                  vq16_decode_flops, vq16_encode_flops)
+from sar_mm.models.generators.scale_wise_ar import ScaleWiseAR
 from sar_mm.utils import precision as precision_module
 from sar_mm.utils.precision import MatmulProbe, resolve_precision
 
@@ -123,3 +124,20 @@ def test_bad_arguments_fail(tool, tmp_path):
         tool.parse_args([config, '--iters', '0'])
     with pytest.raises(ValueError, match='fp16'):
         tool.main([config, '--dtype', 'fp16', '--device', 'cpu', '--peak-size', '64'])
+
+
+def test_sampling_runs_in_the_requested_precision(tool, tmp_path, monkeypatch):
+    """``--dtype bf16`` reaches the sampler (whose fp32 default would switch autocast off)."""
+    seen = []
+    original = ScaleWiseAR.generate
+
+    def spy(self, *args, **kwargs):
+        seen.append(kwargs.get('precision'))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(ScaleWiseAR, 'generate', spy)
+    config = write_config(tmp_path, 'TeacherForcing', 'ScaleCrossEntropyLoss')
+    report = tool.main([config, '--what', 'sample', '--dtype', 'bf16', '--iters', '1',
+                        '--warmup', '0', '--peak-size', '64', '--batch-size', '1'])
+    assert seen and set(seen) == {'bf16'}
+    assert report['phases']['sample']['test_cfg']['precision'] == 'bf16'

@@ -208,14 +208,16 @@ def bench_sample(model, args, device, patch_nums, peak_flops) -> Dict:
     model.eval()
 
     def sample() -> None:
-        with _autocast(device, args.dtype):
-            model.generate(labels, generator=generator)
+        # the sampler's own precision switch: an outer autocast would be turned off
+        # by test_cfg.precision (fp32 by default)
+        model.generate(labels, generator=generator, precision=args.dtype)
 
     stats, peak = _timed(sample, args, device)
     flops = sampling_flops(transformer_dims(model.backbone), patch_nums)
     vae = vq16_dims(model.tokenizer)
     flops = None if vae is None else B * (flops + vq16_decode_flops(vae, patch_nums[-1]))
     test_cfg = {k: v for k, v in model.test_cfg.items() if k != 'patch_nums'}
+    test_cfg['precision'] = args.dtype
     return dict(sample=_phase(stats, peak, flops, peak_flops, B, test_cfg=test_cfg))
 
 
