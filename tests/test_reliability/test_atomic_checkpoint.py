@@ -48,7 +48,10 @@ def _resume_auto(work_dir: Path) -> Config:
     """What ``tools/train.py --resume auto`` makes of the config."""
     args = SimpleNamespace(config=str(ITER_CONFIG), work_dir=str(work_dir), resume='auto',
                            amp=False, auto_scale_lr=False, cfg_options=None, launcher='none')
-    return _train_module().merge_args(Config.fromfile(ITER_CONFIG), args)
+    train = _train_module()
+    cfg = train.merge_args(Config.fromfile(ITER_CONFIG), args)
+    train.choose_resume(cfg, args.resume)
+    return cfg
 
 
 def test_kill_while_writing_a_checkpoint(tmp_path: Path):
