@@ -23,7 +23,9 @@ Stages (each a ``tools/train.py`` subprocess on a config of ``configs/toy``):
    rolled-out token accuracy (:func:`sar_mm.evaluation.exposure_bias.measure_exposure_bias`);
    then sample grids, per-scale grids, loss curves and the results table.
 
-Training runs as subprocesses so that the toy exercises the real
+The stages and the evaluation of one model live in :mod:`sar_mm.toy`, shared
+with ``tools/analysis_tools/sar_study.py``. Training runs as subprocesses so
+that the toy exercises the real
 ``tools/train.py`` (config merging, ``--resume auto``, checkpoint trust); the
 evaluation runs in-process because it needs measurements ``tools/test.py``
 does not make (exposure bias, per-scale grids, classifier accuracy) and loads
@@ -40,216 +42,27 @@ documented in :func:`summarise`), ``grids/<run>_samples.png`` and
 """
 import argparse
 import json
-import os
-import subprocess
-import sys
-import time
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Sequence
 
 import numpy as np
 import torch
 from mmengine.config import Config
-from PIL import Image
 
-from sar_mm.apis import image_grid, init_generator, sample_images
-from sar_mm.datasets import SyntheticShapesDataset
-from sar_mm.evaluation import TorchFidelityMetric
-from sar_mm.evaluation.exposure_bias import (EXPOSURE_BIAS_MODES, measure_exposure_bias,
-                                             plot_exposure_bias)
-from sar_mm.evaluation.shapes_feature_extractor import (export_shapes_classifier,
-                                                        register_shapes_feature_extractor)
+from sar_mm.evaluation.exposure_bias import EXPOSURE_BIAS_MODES, plot_exposure_bias
 from sar_mm.evaluation.training_curves import (plot_training_curves, read_scalar_log,
                                                scalar_series)
-from sar_mm.models.data_preprocessors import to_symmetric_range
-from sar_mm.registry import MODELS
+from sar_mm.toy import (NUM_CLASSES, TOY_CONFIGS, evaluate_model, evaluate_real, log,
+                        prepare_pretrained_toy, real_images, run_training, toy_metric)
+from sar_mm.toy.toy_evaluation import EXPOSURE_SEED
 from sar_mm.utils.setup_env import register_all_modules
 
-REPO = Path(__file__).resolve().parents[1]
-CONFIGS = REPO / 'configs' / 'toy'
-NUM_CLASSES = 10
-# Data seeds: generators train on 0, the classifier on 1; the FID reference,
-# the exposure-bias images and the real-data row use fresh seeds.
-REFERENCE_SEED, EXPOSURE_SEED, REAL_ROW_SEED = 2, 3, 4
-
-# Sizes of the two modes. ``train`` holds --cfg-options per stage; the full mode
-# runs the configs as they are.
+# Sizes of the two modes (the stages' --cfg-options are sar_mm.toy.TOY_MODES).
 MODES = dict(
     full=dict(seeds=(0, 1, 2), samples_per_class=50, reference_images=1000,
-              exposure_images=200, train=dict(tokenizer=[], classifier=[], pretrain=[],
-                                              post=[])),
-    quick=dict(
-        seeds=(0, ), samples_per_class=10, reference_images=200, exposure_images=40,
-        train=dict(
-            tokenizer=['train_dataloader.dataset.num_samples=640', 'train_cfg.max_epochs=2'],
-            classifier=['train_dataloader.dataset.num_samples=1280', 'train_cfg.max_epochs=2'],
-            pretrain=['train_dataloader.dataset.source.num_samples=640',
-                      'train_cfg.max_epochs=2'],
-            post=['train_dataloader.dataset.source.num_samples=640',
-                  'train_dataloader.dataset.indices=320', 'default_hooks.logger.interval=1'])),
+              exposure_images=200),
+    quick=dict(seeds=(0, ), samples_per_class=10, reference_images=200, exposure_images=40),
 )
-# Grid samples: two per class, the same labels and seeds for every model.
-GRID_LABELS = [c for c in range(NUM_CLASSES) for _ in range(2)]
-GRID_SEEDS = list(range(len(GRID_LABELS)))
-
-_START = time.time()
-
-
-def log(message: str) -> None:
-    elapsed = int(time.time() - _START)
-    print(f'[run_toy {elapsed // 60:02d}:{elapsed % 60:02d}] {message}', flush=True)
-
-
-# --- training stages ---------------------------------------------------------------------
-def run_training(work_dir: Path, name: str, config: str, options: Sequence[str],
-                 load_from: Optional[str] = None) -> str:
-    """Train one stage with tools/train.py, or skip it when it has finished.
-
-    Returns:
-        str: the stage's final checkpoint.
-    """
-    stage_dir = work_dir / name
-    marker = stage_dir / 'finished.json'
-    if marker.is_file():
-        checkpoint = json.loads(marker.read_text())['checkpoint']
-        log(f'{name}: finished earlier, skipped ({checkpoint})')
-        return checkpoint
-    stage_dir.mkdir(parents=True, exist_ok=True)
-    options = list(options) + ([f'load_from={load_from}'] if load_from else [])
-    cmd = [sys.executable, str(REPO / 'tools' / 'train.py'), str(CONFIGS / config),
-           '--work-dir', str(stage_dir), '--resume', 'auto', '--trust-checkpoint', str(work_dir)]
-    if options:
-        cmd += ['--cfg-options', *options]
-    log(f'{name}: training ({config}{", " + " ".join(options) if options else ""})')
-    env = dict(os.environ)
-    env['PYTHONPATH'] = os.pathsep.join(filter(None, [str(REPO), env.get('PYTHONPATH')]))
-    start = time.time()
-    with open(stage_dir / 'run_toy.log', 'a') as log_file:
-        proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True)
-        for line in proc.stdout:
-            log_file.write(line)
-            if 'Epoch(train)' in line or 'Traceback' in line or 'Error' in line:
-                log(f'{name}: {line.split(" - ")[-1].strip()[:160]}')
-        returncode = proc.wait()
-    if returncode != 0:
-        raise SystemExit(f'{name} failed (exit {returncode}); see {stage_dir / "run_toy.log"}')
-    checkpoint = (stage_dir / 'last_checkpoint').read_text().strip()
-    marker.write_text(json.dumps(dict(checkpoint=checkpoint, wall_s=time.time() - start)))
-    log(f'{name}: done in {time.time() - start:.0f} s')
-    return checkpoint
-
-
-def extract_latents(work_dir: Path, tokenizer: str, options: Sequence[str]) -> str:
-    """Cache the tokenizer's latents of the pretraining images, or reuse the file.
-
-    Returns:
-        str: the latent file.
-    """
-    out = work_dir / 'latents' / 'shapes_train.npz'
-    marker = out.parent / 'finished.json'
-    if marker.is_file():
-        log(f'latents: extracted earlier, reused ({out})')
-        return str(out)
-    cmd = [sys.executable, str(REPO / 'tools' / 'extract_latents.py'),
-           str(CONFIGS / 'flexvar_tiny_shapes_tf_pretrain.py'), tokenizer, '--out', str(out),
-           '--trust-checkpoint']
-    if options:
-        cmd += ['--cfg-options', *options]
-    log('latents: encoding the training images with the frozen tokenizer')
-    start = time.time()
-    result = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
-    if result.returncode != 0:
-        raise SystemExit(f'latent extraction failed (exit {result.returncode}):\n'
-                         f'{result.stdout[-2000:]}{result.stderr[-2000:]}')
-    marker.write_text(json.dumps(dict(latent_file=str(out), wall_s=time.time() - start)))
-    log(f'latents: done in {time.time() - start:.0f} s')
-    return str(out)
-
-
-def export_classifier(work_dir: Path, checkpoint: str) -> str:
-    """The classifier's weights as a torch-fidelity extractor file (tensors only)."""
-    out = work_dir / 'classifier_tiny_shapes' / 'shapes_classifier.pth'
-    if not out.is_file():
-        cfg = Config.fromfile(str(CONFIGS / 'classifier_tiny_shapes.py'))
-        classifier = MODELS.build(cfg.model)
-        state = torch.load(checkpoint, map_location='cpu', weights_only=False)  # written here
-        classifier.load_state_dict(state['state_dict'], strict=True)
-        export_shapes_classifier(classifier, str(out))
-    return str(out)
-
-
-# --- evaluation --------------------------------------------------------------------------
-def real_images(seed: int, num: int) -> tuple:
-    """uint8 (num, 3, 32, 32) synthetic images of data seed ``seed`` and their labels."""
-    dataset = SyntheticShapesDataset(num_samples=num, image_size=32, seed=seed)
-    infos = [dataset.get_data_info(i) for i in range(num)]
-    images = torch.from_numpy(np.stack([info['img'] for info in infos])).permute(0, 3, 1, 2)
-    labels = torch.tensor([info['gt_label'] for info in infos], dtype=torch.long)
-    return images.contiguous(), labels
-
-
-def save_png(array: np.ndarray, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(array).save(path)
-
-
-def score_images(metric: TorchFidelityMetric, images: torch.Tensor,
-                 labels: torch.Tensor) -> Dict[str, float]:
-    """FID / IS / precision / recall on the toy features and the class accuracy."""
-    chunks = [metric.extract_features(images[i:i + 256]) for i in range(0, len(images), 256)]
-    features = {k: torch.cat([c[k] for c in chunks]) for k in chunks[0]}
-    scores = metric.compute_from_features(features)
-    accuracy = (features['logits'].argmax(dim=1) == labels).float().mean().item() * 100
-    return dict(fid=float(scores['frechet_inception_distance']), class_acc=accuracy,
-                isc=float(scores['inception_score_mean']), precision=float(scores['precision']),
-                recall=float(scores['recall']))
-
-
-def evaluate_run(work_dir: Path, run: str, config: str, checkpoint: str, seed: int,
-                 metric: TorchFidelityMetric, exposure: tuple, samples_per_class: int) -> dict:
-    """Samples, scores, exposure bias and grids of one model (cached in eval/<run>.json)."""
-    out = work_dir / 'eval' / f'{run}.json'
-    if out.is_file():
-        log(f'eval {run}: finished earlier, skipped')
-        return json.loads(out.read_text())
-    start = time.time()
-    generator = init_generator(str(CONFIGS / config), checkpoint, trust_checkpoint=True)
-    num = NUM_CLASSES * samples_per_class
-    labels = torch.arange(num) // samples_per_class
-    seeds = [seed * num + i for i in range(num)]  # the same for every model of this seed
-    images = []
-    for i in range(0, num, 100):
-        images.append(torch.from_numpy(sample_images(generator, labels[i:i + 100],
-                                                     seeds=seeds[i:i + 100])).permute(0, 3, 1, 2))
-        log(f'eval {run}: sampled {min(i + 100, num)}/{num}')
-    result = dict(run=run, config=config, checkpoint=checkpoint, seed=seed, num_samples=num)
-    result.update(score_images(metric, torch.cat(images), labels))
-    exposure_inputs = to_symmetric_range(exposure[0])  # (N, 3, H, W) in [-1, 1]
-    result['exposure_bias'] = {
-        mode: measure_exposure_bias(generator, exposure_inputs, exposure[1], mode=mode)
-        for mode in EXPOSURE_BIAS_MODES}
-    final, scales = sample_images(generator, GRID_LABELS, seeds=GRID_SEEDS,
-                                  return_scale_images=True)
-    save_png(image_grid(final, nrow=10), work_dir / 'grids' / f'{run}_samples.png')
-    save_png(image_grid(final[::2], [s[::2] for s in scales]),
-             work_dir / 'grids' / f'{run}_scales.png')
-    result['wall_s'] = time.time() - start
-    out.write_text(json.dumps(result, indent=1))
-    log(f'eval {run}: FID {result["fid"]:.2f}, class acc {result["class_acc"]:.1f}% '
-        f'({result["wall_s"]:.0f} s)')
-    return result
-
-
-def evaluate_real(work_dir: Path, metric: TorchFidelityMetric, num: int) -> dict:
-    """The scores of held-out real images: the floor of FID, the ceiling of accuracy."""
-    out = work_dir / 'eval' / 'real.json'
-    if out.is_file():
-        return json.loads(out.read_text())
-    images, labels = real_images(REAL_ROW_SEED, num)
-    result = dict(run='real', num_samples=num, **score_images(metric, images, labels))
-    out.write_text(json.dumps(result, indent=1))
-    return result
 
 
 # --- report ------------------------------------------------------------------------------
@@ -406,54 +219,36 @@ def main() -> None:
                          f'({settings_file.read_text()}); use another --work-dir')
     settings_file.write_text(json.dumps(settings))
     register_all_modules(init_default_scope=False)
-    train = mode['train']
 
     log(f'work dir {work_dir}; {"quick" if args.quick else "full"} mode, seeds {list(seeds)}')
-    tokenizer = run_training(work_dir, 'vqvae_tiny_shapes', 'vqvae_tiny_shapes.py',
-                             train['tokenizer'])
-    classifier = export_classifier(work_dir, run_training(
-        work_dir, 'classifier_tiny_shapes', 'classifier_tiny_shapes.py', train['classifier']))
-    source = [o for o in train['pretrain'] if o.startswith('train_dataloader.dataset.source.')]
-    latents = ['train_dataloader.dataset.latent_file=' + extract_latents(work_dir, tokenizer,
-                                                                          source)]
-    pretrained = run_training(work_dir, 'flexvar_tiny_shapes_tf_pretrain',
-                              'flexvar_tiny_shapes_tf_pretrain.py', train['pretrain'] + latents,
-                              tokenizer)
+    toy = prepare_pretrained_toy(work_dir, args.quick)
     post = {}
     for s in seeds:
-        common = list(train['post']) + latents + [f'randomness.seed={s}',
-                                                  f'model.scale_schedule.seed={s}']
+        common = toy.post_options + [toy.latent_option, f'randomness.seed={s}',
+                                     f'model.scale_schedule.seed={s}']
         post[('tf_continued', s)] = ('flexvar_tiny_shapes_tf.py', run_training(
             work_dir, f'flexvar_tiny_shapes_tf_seed{s}', 'flexvar_tiny_shapes_tf.py', common,
-            pretrained))
+            toy.pretrained))
         post[('sar', s)] = ('flexvar_tiny_shapes_sar.py', run_training(
             work_dir, f'flexvar_tiny_shapes_sar_seed{s}', 'flexvar_tiny_shapes_sar.py',
-            common + [f'model.rollout.seed={s}'], pretrained))
+            common + [f'model.rollout.seed={s}'], toy.pretrained))
 
     log('evaluation')
-    (work_dir / 'eval').mkdir(exist_ok=True)
     torch.manual_seed(0)
-    reference = work_dir / 'eval' / 'reference.npz'
-    if not reference.is_file():
-        ref_images, _ = real_images(REFERENCE_SEED, mode['reference_images'])
-        np.savez(reference, arr_0=ref_images.permute(0, 2, 3, 1).numpy())
-    metric = TorchFidelityMetric(
-        fid=True, isc=True, prc=True, reference=str(reference),
-        feature_extractor=register_shapes_feature_extractor(),
-        feature_extractor_weights_path=classifier, device='cpu')
+    metric = toy_metric(work_dir, toy.classifier, mode['reference_images'])
     exposure = real_images(EXPOSURE_SEED, mode['exposure_images'])
     real = evaluate_real(work_dir, metric, NUM_CLASSES * mode['samples_per_class'])
     runs = {group: [] for group, _ in GROUPS}
     for s in seeds:
-        runs['pretrained'].append(evaluate_run(
-            work_dir, f'pretrained_seed{s}', 'flexvar_tiny_shapes_tf_pretrain.py', pretrained, s,
-            metric, exposure, mode['samples_per_class']))
+        runs['pretrained'].append(evaluate_model(
+            work_dir, f'pretrained_seed{s}', 'flexvar_tiny_shapes_tf_pretrain.py',
+            toy.pretrained, s, metric, exposure, mode['samples_per_class']))
         for group in ('tf_continued', 'sar'):
             config, checkpoint = post[(group, s)]
-            runs[group].append(evaluate_run(work_dir, f'{group}_seed{s}', config, checkpoint, s,
-                                            metric, exposure, mode['samples_per_class']))
+            runs[group].append(evaluate_model(work_dir, f'{group}_seed{s}', config, checkpoint,
+                                              s, metric, exposure, mode['samples_per_class']))
 
-    sar_cfg = Config.fromfile(str(CONFIGS / 'flexvar_tiny_shapes_sar.py'))
+    sar_cfg = Config.fromfile(str(TOY_CONFIGS / 'flexvar_tiny_shapes_sar.py'))
     rollout = {k: v for k, v in sar_cfg.model.rollout.items() if k not in ('type', 'seed')}
     recipe = dict(
         post_iters=max(r['iter'] for r in read_scalar_log(

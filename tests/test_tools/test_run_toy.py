@@ -84,6 +84,6 @@ def test_rerun_skips_finished_stages_and_resumes_an_interrupted_one(toy_run):
         assert f'{stage}: finished earlier, skipped' in stdout
     assert 'latents: extracted earlier, reused' in stdout
     assert 'flexvar_tiny_shapes_sar_seed0: training' in stdout
-    assert 'resumed epoch: 1' in (sar_dir / 'run_toy.log').read_text()  # not trained again
+    assert 'resumed epoch: 1' in (sar_dir / 'train.log').read_text()  # not trained again
     after = json.loads((work_dir / 'results.json').read_text())
     assert after['summary'] == before['summary']  # same checkpoint, same sampling seeds
