@@ -29,6 +29,25 @@ def reference_dir(shared_dir: Path) -> Path:
     return path
 
 
+def _fixture_folder(shared_dir: Path, name: str) -> Path:
+    path = shared_dir / 'fixtures' / name
+    if not path.is_dir():
+        pytest.fail(f'reference fixtures not found at {path}')
+    return path
+
+
+@pytest.fixture(scope='session')
+def reference_sampling_dir(shared_dir: Path) -> Path:
+    """``shared/fixtures/reference_sampling``: the official sampler's seeded draws."""
+    return _fixture_folder(shared_dir, 'reference_sampling')
+
+
+@pytest.fixture(scope='session')
+def reference_rollout_dir(shared_dir: Path) -> Path:
+    """``shared/fixtures/reference_rollout``: the official effective SAR step."""
+    return _fixture_folder(shared_dir, 'reference_rollout')
+
+
 @pytest.fixture(scope='session')
 def official_keys_dir(shared_dir: Path) -> Path:
     """``shared/fixtures/official_keys``: state-dict layouts of the released checkpoints."""

@@ -12,6 +12,8 @@ from typing import Callable, Dict, List, Tuple, Union
 
 from .model_zoo_parity import check_flexvae_small, check_flexvar_small, check_var_small
 from .parity import ParityRow
+from .rollout_parity import check_sar_guided_rollout
+from .sampling_parity import check_flexvar_sampling
 from .sar_csfl_parity import check_sar_csfl_step
 
 __all__ = ['PARITY_CHECKS', 'fixture_kind', 'check_fixture']
@@ -31,6 +33,8 @@ PARITY_CHECKS: Dict[str, Callable[[Path], List[ParityRow]]] = {
     'flexvar_small': check_flexvar_small,
     'var_small': check_var_small,
     'sar_csfl_step': _check_sar_csfl_step_file,
+    'flexvar_sampling': check_flexvar_sampling,
+    'sar_guided_rollout': check_sar_guided_rollout,
 }
 
 

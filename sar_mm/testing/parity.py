@@ -12,7 +12,8 @@ from typing import Dict, NamedTuple, Sequence, Tuple, Union
 
 import torch
 
-__all__ = ['ParityRow', 'Tolerance', 'load_reference', 'sidecar_tolerance', 'compare_close',
+__all__ = ['ParityRow', 'Tolerance', 'load_reference', 'parse_tolerance', 'sidecar_tolerance',
+           'compare_close',
            'compare_exact', 'format_rows', 'rows_by_name']
 
 
@@ -59,6 +60,19 @@ def load_reference(reference_dir: Union[str, Path], name: str) -> Tuple[dict, di
         return data, json.load(f)
 
 
+def parse_tolerance(text: str) -> Tolerance:
+    """The ``atol A`` / ``rtol R`` of a sidecar's text (a missing one is 0).
+
+    Raises:
+        ValueError: the text states neither.
+    """
+    atol = re.search(r'atol ([0-9.e+-]+)', text)
+    rtol = re.search(r'rtol ([0-9.e+-]+)', text)
+    if atol is None and rtol is None:
+        raise ValueError(f'no atol / rtol in {text!r}')
+    return Tolerance(float(atol.group(1)) if atol else 0.0, float(rtol.group(1)) if rtol else 0.0)
+
+
 def sidecar_tolerance(sidecar: dict, kind: str) -> Tolerance:
     """The recommended tolerance whose key starts with ``kind`` (e.g. ``'scalar losses'``).
 
@@ -69,9 +83,7 @@ def sidecar_tolerance(sidecar: dict, kind: str) -> Tolerance:
     matches = [text for key, text in table.items() if key.startswith(kind)]
     if len(matches) != 1:
         raise KeyError(f'no unique recommended tolerance for {kind!r}; keys: {list(table)}')
-    atol = re.search(r'atol ([0-9.e+-]+)', matches[0])
-    rtol = re.search(r'rtol ([0-9.e+-]+)', matches[0])
-    return Tolerance(float(atol.group(1)) if atol else 0.0, float(rtol.group(1)) if rtol else 0.0)
+    return parse_tolerance(matches[0])
 
 
 def _as_tensor(x) -> torch.Tensor:
