@@ -26,8 +26,8 @@ The paper's numbers come from the ADM evaluator: score the ``--save-npz``
 output with it for numbers comparable with them.
 
 Without ``--save-dir`` / ``--save-npz`` the samples are scored as they are
-generated (``Runner.test``). With them (DiT ``sample_ddp.py`` protocol, spec
-section 6.2), every sample is first written as ``{sample_idx:06d}.png``
+generated (``Runner.test``). With them (DiT ``sample_ddp.py`` protocol,
+docs/method.md §6.2), every sample is first written as ``{sample_idx:06d}.png``
 (``--save-dir``, default ``WORK_DIR/samples``); a rerun generates only the
 samples whose PNG is missing, so an interrupted run resumes without duplicates.
 The finished folder is then scored by the same ``test_evaluator`` and, with

@@ -1,7 +1,8 @@
-# FlexVAR-d24 evaluation on ImageNet 256 (50k samples), paper protocol (spec 6.2,
-# eval_SAR_d24.sh): 10 steps 1..16, cfg 3.3 with the VAR-style ramp, top-k 900,
-# top-p 0.95. Weights: tools/model_converters/flexvar_to_sarmm.py output, given
-# to tools/test.py. Differs from the base model config: the guidance scale.
+# FlexVAR-d24 evaluation on ImageNet 256 (50k samples), paper protocol
+# (docs/method.md §6.2, eval_SAR_d24.sh): 10 steps 1..16, cfg 3.3 with the
+# VAR-style ramp, top-k 900, top-p 0.95. Weights:
+# tools/model_converters/flexvar_to_sarmm.py output, given to tools/test.py.
+# Differs from the base model config: the guidance scale.
 # Sampling: batch_invariant='auto' runs each batch through the transformer at
 # once on CUDA (far faster; one random stream per sample, but batched matmuls
 # can flip a rare token with the batch composition) and every sample alone on

@@ -1,5 +1,5 @@
-# Ablation: SSR over every transition as in the paper's Fig. 3 (spec 2.1).
-# 32 GPUs x 24, 10 epochs.
+# Ablation: SSR over every transition as in the paper's Fig. 3
+# (docs/method.md §2.1). 32 GPUs x 24, 10 epochs.
 # Differs from flexvar_d16_sar.py: the student pass covers scales 2..K in one
 # block-causal pass over the scale-shifted sequence (sf_scope='all',
 # sf_context='full') instead of only the last transition with the Markovian

@@ -1,4 +1,4 @@
-# Ablation: hybrid TF & SF (spec 1.2). 32 GPUs x 24, 10 epochs.
+# Ablation: hybrid TF & SF (docs/method.md §1.2). 32 GPUs x 24, 10 epochs.
 # Differs from flexvar_d16_sar.py: scales <= 8 teacher-forced in one pass, the
 # finer scales student-forced in a chain seeded by the teacher prediction at
 # the last teacher-forced scale (Markovian passes, sampled tokens); CE vs

@@ -1,4 +1,4 @@
-# Ablation: interleaved TF & SF (spec 1.2). 32 GPUs x 24, 10 epochs.
+# Ablation: interleaved TF & SF (docs/method.md §1.2). 32 GPUs x 24, 10 epochs.
 # Differs from flexvar_d16_sar.py: two block-causal passes; even scales keep
 # the teacher-forced logits, odd scales are predicted from the sampled teacher
 # tokens of the previous scale; CE vs ground truth on every scale.

@@ -1,4 +1,4 @@
-# Ablation: full student forcing (spec 1.2). 32 GPUs x 24, 10 epochs.
+# Ablation: full student forcing (docs/method.md §1.2). 32 GPUs x 24, 10 epochs.
 # Differs from flexvar_d16_sar.py: every scale's input comes from the model's
 # own previous-scale tokens (K chained forwards, Markovian attention, tokens
 # sampled with top-k 900 / top-p 0.96, no guidance), cross-entropy vs ground

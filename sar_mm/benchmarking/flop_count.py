@@ -93,7 +93,7 @@ def student_pass_flops(dims: TransformerDims, pn: int) -> int:
     """Forward FLOPs of SAR's Markovian student pass on scale ``pn``, per row.
 
     ``1 + pn ** 2`` tokens (class token and the scale), dense attention over
-    them, ``pn ** 2`` logits and inputs (spec section 2.4).
+    them, ``pn ** 2`` logits and inputs (docs/method.md §2.4).
     """
     n = 1 + pn * pn
     return transformer_pass_flops(dims, n, n, pn * pn, pn * pn)

@@ -1,4 +1,4 @@
-"""Class labels and seeds for class-conditional sampling (FID protocol, spec 6.2)."""
+"""Class labels and seeds for class-conditional sampling (FID protocol, docs/method.md §6.2)."""
 from typing import Optional, Sequence
 
 import numpy as np
@@ -18,7 +18,7 @@ class ClassLabelDataset(Dataset):
     * label ``i // samples_per_class``, or, with ``shuffle_labels``, entry ``i``
       of that label list permuted by ``numpy.random.RandomState(label_seed)``
       (a pure function of ``label_seed``, hence identical on every rank; the
-      official ``eval_c2i.py`` shuffles unseeded per rank, spec 9.15);
+      official ``eval_c2i.py`` shuffles unseeded per rank, docs/method.md §7.32);
     * seed ``base_seed + i``;
     * ``sample_idx`` ``i``.
 

@@ -1,4 +1,4 @@
-"""ImageNet-style class-conditional image dataset (spec section 4.2).
+"""ImageNet-style class-conditional image dataset (docs/method.md §4.2).
 
 Two layouts:
 

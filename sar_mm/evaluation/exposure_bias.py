@@ -1,6 +1,6 @@
 """Exposure bias, measured: teacher-forced versus rolled-out inputs, per scale.
 
-Spec section 1.1: training feeds scale ``k`` inputs built from the
+Exposure bias (docs/method.md §1.1): training feeds scale ``k`` inputs built from the
 ground-truth tokens of scale ``k - 1`` (teacher forcing), sampling feeds it the
 model's own tokens. For a set of real images this module runs both regimes on
 the same images and labels and reports, for every scale, the cross-entropy and

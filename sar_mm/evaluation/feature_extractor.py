@@ -7,7 +7,7 @@ would have cached (``$TORCH_HOME/hub/checkpoints/<file>``), and a missing file
 fails with a message naming the file and where to put it.
 
 The default extractor ``inception-v3-compat`` is torch-fidelity's port of the
-TF1 Inception graph used by the OpenAI (ADM) evaluator of spec section 6.2.
+TF1 Inception graph used by the OpenAI (ADM) evaluator (docs/method.md §6.2).
 """
 import os.path as osp
 from typing import Dict, Optional, Sequence

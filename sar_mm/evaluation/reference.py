@@ -9,7 +9,7 @@ A reference is one of:
   ``feature_extractor``, ``feature_layer`` and ``num_images``);
 * an ``.npz`` in the OpenAI (ADM) evaluator format: ``arr_0`` uint8
   (N, H, W, 3) images, optionally with ``mu`` / ``sigma``
-  (``VIRTUAL_imagenet256_labeled.npz``, spec section 6.2).
+  (``VIRTUAL_imagenet256_labeled.npz``, docs/method.md §6.2).
 
 FID needs statistics (from the file, else from the reference images);
 precision/recall needs reference images.

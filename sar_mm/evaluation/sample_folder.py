@@ -1,7 +1,7 @@
 """Folders of generated samples: one PNG per ``sample_idx``, and their ``.npz``.
 
 The layout follows the FID sampling protocol of DiT's ``sample_ddp.py`` and
-SAR's ``eval_c2i.py`` / ``img2npy.py`` (spec section 6.2): every generated image
+SAR's ``eval_c2i.py`` / ``img2npy.py`` (docs/method.md §6.2): every generated image
 is written as ``{sample_idx:06d}.png`` (lossless), and the folder is packed
 into ``arr_0`` uint8 (N, H, W, 3) ordered by ``sample_idx``, the input format of
 the OpenAI (ADM) evaluator. Files are written atomically (temporary name, then

@@ -1,7 +1,7 @@
 """Parity of the model zoo with the official VAR / FlexVAR code (reference fixtures).
 
-One function per fixture kind (``fixture`` field of the JSON sidecar; fixtures
-README, "What each file contains" and "How each output was produced"):
+One function per fixture kind (``fixture`` field of the JSON sidecar), each
+recomputing every stored output from the official call recorded in the sidecar:
 
 * :func:`check_flexvae_small`: FlexVAR's tokenizer (``FlexVQVAE``);
 * :func:`check_flexvar_small`: the FlexVAR transformer (teacher forcing on two
@@ -50,8 +50,8 @@ _INPUT_KEYS = {
 }
 
 #: Sampler settings of the official ``autoregressive_infer_cfg`` calls when the
-#: sidecar's ``calls`` text does not state them (fixtures README, "How each
-#: output was produced": ``top_k=1, top_p=0``; FlexVAR ``max_pn=16``).
+#: sidecar's ``calls`` text does not state them (the fixtures were made with
+#: ``top_k=1, top_p=0``, greedy; FlexVAR ``max_pn=16``).
 _AR_DEFAULTS = dict(top_k=1, top_p=0.0, max_pn=16)
 
 
@@ -183,7 +183,7 @@ def check_flexvar_small(pt_path: PathLike) -> List[ParityRow]:
     """Recompute every output of a ``flexvar_small`` fixture.
 
     Official calls (FlexVAR ``models/flexvar.py``, SAR ``models/flexvar.py``;
-    fixtures README quirks 17-21): ``FlexVAR.forward`` on the training and an
+    docs/method.md §7.17-7.21): ``FlexVAR.forward`` on the training and an
     alternative schedule, SAR's ``forward(student_forcing=True)`` on
     ``[1, pn_last]``, and ``autoregressive_infer_cfg`` (FlexVAR ramp, LlamaGen
     guidance, a schedule beyond training) with SAR's per-scale images. The
@@ -266,8 +266,8 @@ def check_flexvar_small(pt_path: PathLike) -> List[ParityRow]:
 def check_var_small(pt_path: PathLike) -> List[ParityRow]:
     """Recompute every output of a ``var_small`` fixture.
 
-    Official calls (VAR ``models/vqvae.py``, ``quant.py``, ``var.py``; fixtures
-    README quirks 8-12): the latent, residual multi-scale quantisation (tokens
+    Official calls (VAR ``models/vqvae.py``, ``quant.py``, ``var.py``;
+    docs/method.md §7.8-7.12): the latent, residual multi-scale quantisation (tokens
     and cumulative ``f_hat``), decoding after the last and after every scale, the
     teacher-forcing input ``idxBl_to_var_input``, ``VAR.forward``, and
     ``autoregressive_infer_cfg`` (whose image is in [0, 1]). The shared-phi

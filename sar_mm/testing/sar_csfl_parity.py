@@ -1,6 +1,6 @@
 """Parity of one SAR (SSR + CSFL) training step with the official trainer.
 
-Fixture ``sar_csfl_step`` (fixtures README, quirks 21-24): the official
+Fixture ``sar_csfl_step`` (docs/method.md §7.21-7.24): the official
 ``VARTrainer.train_step_tf_then_single_sf_tf`` on ``flexvar_small`` weights and
 the ``flexvae_small`` tokenizer, fixed schedule, arg-max rollout, eval mode
 (no drop-path) and no label dropout. Here the same step runs through

@@ -89,7 +89,7 @@ def _dataset_components(dataset: Any, path: str) -> Iterator[Tuple[str, Any, str
 
 def _runner_components(cfg: Any) -> Iterator[Tuple[str, Any, str]]:
     """``(key path, component cfg, registry name)`` of what the Runner builds, and the
-    children of the generator (style guide: tokenizer, backbone, rollout, loss, ...)."""
+    children of the generator (tokenizer, backbone, rollout, loss, ...)."""
     simple = (('model', 'MODELS'), ('model.tokenizer', 'TOKENIZERS'),
               ('model.backbone', 'BACKBONES'), ('model.rollout', 'ROLLOUTS'),
               ('model.loss', 'LOSSES'), ('model.scale_schedule', 'TASK_UTILS'),

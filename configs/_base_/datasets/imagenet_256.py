@@ -3,9 +3,9 @@
 #   data/imagenet/train/...   the images (paths relative to ``data_prefix``)
 # For the class-folder layout set ``ann_file=''``; labels are then the sorted
 # folder names' indices.
-# Augmentation (spec section 4.2): horizontal flip, then ADM ``random_crop_arr``
-# with crop fraction 0.88-1.0. Images stay uint8; the generator's data
-# preprocessor maps them to [-1, 1].
+# Augmentation (docs/method.md §4.2): horizontal flip, then ADM
+# ``random_crop_arr`` with crop fraction 0.88-1.0. Images stay uint8; the
+# generator's data preprocessor maps them to [-1, 1].
 dataset_type = 'ImageNetDataset'
 data_root = 'data/imagenet'
 image_size = 256

@@ -1,6 +1,6 @@
 # ImageNet-1k train at 512 px: the official FlexVAR / SAR default
-# (``final_reso=512``, spec sections 4.2 and 9.9). The VQ-16 latent is 32 x 32
-# and is area-pooled to the scales of the schedule (at most 16).
+# (``final_reso=512``, docs/method.md §4.2 and §7.29). The VQ-16 latent is
+# 32 x 32 and is area-pooled to the scales of the schedule (at most 16).
 _base_ = ['./imagenet_256.py']
 
 image_size = 512

@@ -1,6 +1,6 @@
-# Class-conditional FID protocol (spec 6.2): 50 samples for each of the 1000
-# classes, each drawn from its own seed (base_seed + sample index), so the set
-# does not depend on the number of GPUs or the batch size; FID / IS /
+# Class-conditional FID protocol (docs/method.md §6.2): 50 samples for each of
+# the 1000 classes, each drawn from its own seed (base_seed + sample index), so
+# the set does not depend on the number of GPUs or the batch size; FID / IS /
 # precision-recall against the ADM ImageNet 256 reference batch.
 # Files to provide:
 #   data/imagenet/VIRTUAL_imagenet256_labeled.npz         (ADM reference batch)

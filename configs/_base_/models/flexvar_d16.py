@@ -1,8 +1,9 @@
 # FlexVAR-d16 (310M): FlexVAE tokenizer (LlamaGen VQ-16, V=8912, Cvae=32,
 # L2-normalised codebook) + FlexVARTransformer of depth 16 (width 64 x depth and
 # drop-path 0.1 x depth / 24 are derived in code). Teacher forcing on FlexVAR's
-# random per-step schedule (spec sections 4.1, 4.5). test_cfg: the paper's
-# 10-step FID protocol (spec 6.2); the leaf configs set the guidance scale.
+# random per-step schedule (docs/method.md §4.1, §4.5). test_cfg: the paper's
+# 10-step FID protocol (docs/method.md §6.2); the leaf configs set the guidance
+# scale.
 model = dict(
     type='ScaleWiseAR',
     tokenizer=dict(

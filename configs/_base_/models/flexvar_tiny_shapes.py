@@ -2,9 +2,9 @@
 # with 4x downsampling (ch_mult of length 3: 32 px -> 8 x 8 latent), 512 codes
 # of dimension 8 (L2-normalised, as FlexVAE), and a FlexVARTransformer of depth
 # 2 (width 128, 2 heads; width and drop-path rate derived in code), 10 classes.
-# Scale schedule: FlexVAR's random per-step schedule (spec 4.1) scaled to a
-# largest scale of 8 (see the comment there); sampling on the canonical toy
-# schedule 1,2,3,4,5,6,8 (7 steps, 155 tokens).
+# Scale schedule: FlexVAR's random per-step schedule (docs/method.md §4.1)
+# scaled to a largest scale of 8 (see the comment there); sampling on the
+# canonical toy schedule 1,2,3,4,5,6,8 (7 steps, 155 tokens).
 tokenizer = dict(
     type='FlexVQVAE',
     ch=32,

@@ -1,4 +1,4 @@
-"""ADM's random-resize random-crop (``random_crop_arr``), used by FlexVAR / SAR (spec 4.2).
+"""ADM's random-resize random-crop (``random_crop_arr``) of FlexVAR / SAR (docs/method.md §4.2).
 
 The short side is resized to a random integer in
 ``[ceil(size / max_crop_frac), ceil(size / min_crop_frac)]`` (halving with a BOX

@@ -1,4 +1,4 @@
-"""Image loading that matches the official data path (spec section 4.2).
+"""Image loading that matches the official data path (docs/method.md §4.2).
 
 FlexVAR reads images with torchvision's ``default_loader``: PIL,
 ``convert('RGB')``, no EXIF rotation. mmcv's ``LoadImageFromFile`` returns BGR,

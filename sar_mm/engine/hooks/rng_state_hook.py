@@ -3,10 +3,11 @@
 MMEngine's checkpoints restore weights, optimizer, schedulers and the message
 hub, but no random state: a resumed run re-seeds Python, NumPy and torch from
 the config seed, and the per-rank RNGs that scale-wise AR training owns (the
-FlexVAR scale-schedule sampler, spec 4.1; the rollout's token sampler, spec
-9.19) start again from their seeds. This hook stores, for every rank, the
-Python / NumPy / torch (CPU and CUDA) RNG states and the ``state_dict()`` of
-the model's RNG-owning components, and restores them after ``--resume``.
+FlexVAR scale-schedule sampler, docs/method.md §4.1; the rollout's token
+sampler, §7.27) start again from their seeds. This hook stores, for every
+rank, the Python / NumPy / torch (CPU and CUDA) RNG states and the
+``state_dict()`` of the model's RNG-owning components, and restores them
+after ``--resume``.
 
 What a checkpoint holds and when it is applied:
 

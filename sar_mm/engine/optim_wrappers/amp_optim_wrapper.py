@@ -1,4 +1,4 @@
-"""Mixed-precision optimizer wrapper that also runs on CPU (spec sections 6.1, 9.20).
+"""Mixed-precision optimizer wrapper that also runs on CPU (docs/method.md §6.1, §7.33).
 
 MMEngine 0.10.7's ``AmpOptimWrapper`` refuses to start without an accelerator.
 This wrapper is registered under the same name in sar_mm's ``OPTIM_WRAPPERS``,

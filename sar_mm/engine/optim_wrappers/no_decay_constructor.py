@@ -1,4 +1,4 @@
-"""Optimizer constructor with the official weight-decay exclusions (spec section 6.1).
+"""Optimizer constructor with the official weight-decay exclusions (docs/method.md §6.1).
 
 VAR / FlexVAR / SAR (``utils/lr_control.py: filter_params``) exclude from weight
 decay every parameter that is 1-D, is a bias, or whose name contains one of a

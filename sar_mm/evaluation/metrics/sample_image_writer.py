@@ -11,7 +11,7 @@ __all__ = ['SampleImageWriter']
 
 @METRICS.register_module()
 class SampleImageWriter(BaseMetric):
-    """Save generated samples as ``{sample_idx:06d}.png`` (spec section 6.2).
+    """Save generated samples as ``{sample_idx:06d}.png`` (docs/method.md §6.2).
 
     Each rank writes the samples it generated. A PNG that already exists is
     kept, so padding samples of mmengine's sampler (repeated indices) and

@@ -1,4 +1,4 @@
-"""FID, Inception Score and precision/recall of generated images (spec section 6.2).
+"""FID, Inception Score and precision/recall of generated images (docs/method.md §6.2).
 
 One metric computes all three because they share the expensive part: every
 generated image goes through the feature extractor (Inception-v3 at 299 px)

@@ -48,7 +48,7 @@ class BaseScaleTransformer(nn.Module):
 
     def forward_student(self, label_B: torch.Tensor, x_BlCv: torch.Tensor,
                         patch_nums: Sequence[int], scale_index: int) -> torch.Tensor:
-        """SAR's Markovian student-forcing pass (spec section 2.4).
+        """SAR's Markovian student-forcing pass (docs/method.md §2.4).
 
         The sequence is ``[class_emb(label) (no pos_start), word_embed(x)]`` with
         the positions of the class token and of scale ``scale_index``; the class

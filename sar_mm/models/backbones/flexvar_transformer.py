@@ -1,7 +1,7 @@
 """FlexVAR's next-scale transformer, for any scale schedule.
 
-FlexVAR ``models/flexvar.py`` with SAR's student-forcing forward (spec sections
-2.4, 4.5 and 5; fixtures README, quirks 1-7 and 17-21): AdaLN blocks shared with
+FlexVAR ``models/flexvar.py`` with SAR's student-forcing forward (docs/method.md
+§2.4, §4.5, §5 and §7.1-7.7, §7.17-7.21): AdaLN blocks shared with
 VAR, no level embedding, and a learnable (1, C, G, G) sin/cos position grid that
 is area-resampled to every scale of the schedule of the current call. The
 block-causal mask depends on the schedule; it is built on demand and kept in a
@@ -24,7 +24,7 @@ __all__ = ['FlexVARTransformer']
 
 
 def sincos_position_grid(grid_size: int, dim: int) -> torch.Tensor:
-    """FlexVAR's initial position table (quirk 17; an additive embedding, not RoPE).
+    """FlexVAR's initial position table (docs/method.md §7.17; additive, not RoPE).
 
     ``pe[i, j, 0::2] = sin(i * div)``, ``pe[i, j, 1::2] = cos(j * div)`` with
     ``div = exp(arange(0, dim, 2) * (-ln 10000 / dim))``.
@@ -121,7 +121,7 @@ class FlexVARTransformer(BaseScaleTransformer):
 
     # --- initialisation -------------------------------------------------------------------
     def init_weights(self) -> None:
-        """Official init (spec section 4.5; fixtures README, quirk 6).
+        """Official init (docs/method.md §4.5, §7.6).
 
         Linear and embedding weights ~ trunc_normal(std = sqrt(1 / (3C))), biases 0;
         ``pos_start`` likewise; the head x ``init_head``; ``head_nm.ada_lin`` x
@@ -199,7 +199,7 @@ class FlexVARTransformer(BaseScaleTransformer):
         return runner(self.blocks, x_BLC, cond_BD, attn_bias)
 
     def get_logits(self, h_BLC: torch.Tensor, cond_BD: torch.Tensor) -> torch.Tensor:
-        """``head(head_nm(h, cond))`` (no float casts, quirk 20): (B, L, V)."""
+        """``head(head_nm(h, cond))`` (no float casts, docs/method.md §7.20): (B, L, V)."""
         return self.head(self.head_nm(h_BLC, cond_BD))
 
     # --- training passes ------------------------------------------------------------------
@@ -232,7 +232,7 @@ class FlexVARTransformer(BaseScaleTransformer):
 
     def forward_student(self, label_B: torch.Tensor, x_BlCv: torch.Tensor,
                         patch_nums: Sequence[int], scale_index: int) -> torch.Tensor:
-        """SAR's Markovian student-forcing pass (spec section 2.4; quirk 21).
+        """SAR's Markovian student-forcing pass (docs/method.md §2.4, §7.21).
 
         Sequence ``[class_emb(label) (no pos_start), word_embed(x)]`` with the
         positions of the schedule ``[1, pn]``; mask of that two-block schedule.

@@ -2,7 +2,7 @@
 
 Implements the AdaLN self-attention block of VAR (``models/basic_var.py``), also
 used unchanged by FlexVAR and SAR. Attribute names follow the official code so
-that checkpoints convert with a prefix only (fixtures README, quirks 1-4).
+that checkpoints convert with a prefix only (docs/method.md §7.1-7.4).
 """
 import functools
 import math
@@ -98,7 +98,7 @@ class SelfAttention(nn.Module):
     """Multi-head self-attention with VAR's q/v bias and L2-normalised q, k.
 
     With ``attn_l2_norm``: ``q = normalize(q) * exp(min(scale_mul, ln 100))``,
-    ``k = normalize(k)`` and the softmax scale is 1 (fixtures README, quirk 2).
+    ``k = normalize(k)`` and the softmax scale is 1 (docs/method.md §7.2).
 
     A key/value cache for sampling is preallocated by :meth:`enable_kv_cache`
     and filled block by block, so no step concatenates the whole history. The
@@ -180,7 +180,7 @@ class SelfAttention(nn.Module):
 
 
 class AdaLNSelfAttn(nn.Module):
-    """AdaLN transformer block (fixtures README, quirk 1).
+    """AdaLN transformer block (docs/method.md §7.1).
 
     ``(gamma1, gamma2, scale1, scale2, shift1, shift2) = ada_lin(cond)``;
     ``x += attn(LN(x)(1+scale1)+shift1) * gamma1``;

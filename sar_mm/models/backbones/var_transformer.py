@@ -4,14 +4,14 @@ Implements ``models/var.py: VAR`` (Tian et al., 2024, section 3.2) with the
 shared AdaLN blocks of :mod:`sar_mm.models.backbones.layers`:
 
 * width ``C = 64 * depth``, ``depth`` heads of 64 channels, drop-path rates
-  ``linspace(0, 0.1 * depth / 24, depth)`` (fixtures README, quirk 6);
+  ``linspace(0, 0.1 * depth / 24, depth)`` (docs/method.md §7.6);
 * conditioning ``cond = class_emb(label)`` (unconditional class ``num_classes``),
-  start token ``cond + pos_start`` (quirk 5);
+  start token ``cond + pos_start`` (§7.5);
 * positions ``lvl_embed(level) + pos_1LC`` with a learned (1, L, C) table for
-  the fixed schedule the model is built with (quirk 11); a shorter schedule
+  the fixed schedule the model is built with (§7.11); a shorter schedule
   must be a prefix of it;
 * a block-causal mask over scales for teacher forcing, a KV cache for sampling
-  (quirk 4).
+  (§7.4).
 
 Official attribute names are kept. ``lvl_1L`` and ``attn_bias_for_masking`` are
 rebuilt from the schedule and are non-persistent buffers; the converter drops
@@ -171,7 +171,7 @@ class VARTransformer(BaseScaleTransformer):
 
     def forward_student(self, label_B: torch.Tensor, x_BlCv: torch.Tensor,
                         patch_nums: Sequence[int], scale_index: int) -> torch.Tensor:
-        """Markovian student-forcing pass over one scale (SAR spec section 2.4, VAR analogue).
+        """Markovian student-forcing pass over one scale (docs/method.md §2.4, VAR analogue).
 
         VAR has no official student-forcing forward; this mirrors SAR's FlexVAR one
         with VAR's positions: the sequence is

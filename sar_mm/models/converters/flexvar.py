@@ -9,7 +9,7 @@ and :class:`~sar_mm.models.tokenizers.FlexVQVAE`, so the rules are a prefix
 (``backbone.`` / ``tokenizer.``) with one documented drop:
 
 * ``attn_bias_for_masking``: the block-causal mask of whatever schedule the last
-  training step used (fixtures README, quirk 18); sar_mm builds masks per
+  training step used (docs/method.md §7.18); sar_mm builds masks per
   schedule and never stores them.
 
 ``quantize.codebook_used`` (the official codebook-usage statistics, a (65536,)

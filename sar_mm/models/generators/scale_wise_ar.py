@@ -144,7 +144,7 @@ def check_class_labels(labels: torch.Tensor, num_classes: int, allow_uncondition
 class ScaleWiseAR(BaseModel):
     """Scale-wise autoregressive generator: tokenizer + backbone + rollout + loss.
 
-    Training step (``mode='loss'``, spec section 2 / style guide): draw this
+    Training step (``mode='loss'``, docs/method.md §2 and §7.26): draw this
     step's schedule from ``scale_schedule``, tokenise the images with the frozen
     tokenizer (no grad; or quantise their cached latents,
     :class:`~sar_mm.datasets.LatentDataset`), let the rollout strategy run the backbone (one or more

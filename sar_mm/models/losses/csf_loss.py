@@ -1,10 +1,10 @@
-"""Contrastive Student-Forcing Loss of SAR (spec section 3).
+"""Contrastive Student-Forcing Loss of SAR (docs/method.md §3).
 
 ``L = L_TF + sigma * L_SF``:
 
 * ``L_TF``: cross-entropy of the teacher-forced pass against the ground truth,
   per-token mean over all ``L`` tokens of the schedule, then the batch mean
-  (spec section 4.4);
+  (docs/method.md §4.4);
 * ``L_SF``: cross-entropy of the student pass against ``student_targets``,
   a plain mean over the student tokens, weighted by ``sigma`` (0.01 in every
   released script).

@@ -1,4 +1,4 @@
-"""Token cross-entropy over all scales of a schedule (spec sections 4.3-4.4).
+"""Token cross-entropy over all scales of a schedule (docs/method.md §4.3-4.4).
 
 The official FlexVAR/VAR loss: per-token cross-entropy, weighted uniformly by
 ``1 / L`` (``L = sum(pn ** 2)``), summed over the sequence, averaged over the
@@ -45,7 +45,7 @@ def scale_token_weights(patch_nums: Sequence[int],
     Args:
         patch_nums: the schedule; scale ``pn`` owns ``pn ** 2`` tokens.
         scale_weights: weight per scale side length; absent scales weigh 1.
-            ``None`` gives the uniform ``1 / L`` of spec section 4.4.
+            ``None`` gives the uniform ``1 / L`` of docs/method.md §4.4.
 
     Returns:
         Tensor: (L,) float32.

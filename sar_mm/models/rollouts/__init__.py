@@ -1,4 +1,4 @@
-"""Rollout strategies: which tokens feed each scale during training (spec section 1.2)."""
+"""Rollout strategies: which tokens feed each scale during training (docs/method.md §1.2)."""
 from .base_rollout import BaseRollout
 from .hybrid import HybridTFSF
 from .interleave import InterleaveTFSF

@@ -1,4 +1,4 @@
-"""Interface of rollout strategies and the passes they share (spec section 1.2).
+"""Interface of rollout strategies and the passes they share (docs/method.md §1.2).
 
 A rollout strategy decides, for one training step, from which tokens the
 backbone's next-scale inputs are built (ground truth, or the model's own
@@ -59,9 +59,10 @@ def student_block_logits(backbone: nn.Module, tokenizer: nn.Module, labels: torc
         patch_nums: the schedule of the step.
         scale_index (int): ``k >= 1``, the scale to predict.
         context (str): ``'markov'``: ``backbone.forward_student`` on
-            ``[class token, block k]`` (the official SAR student pass, spec 2.4);
+            ``[class token, block k]`` (the official SAR student pass,
+            docs/method.md §2.4);
             ``'full'``: the ordinary block-causal forward over scales ``0..k``
-            built from ``token_list`` (spec 1.2, paper Fig. 3).
+            built from ``token_list`` (docs/method.md §1.2, §2.4; paper Fig. 3).
 
     Returns:
         Tensor: (B, pn_k ** 2, V).

@@ -1,4 +1,4 @@
-"""Hybrid teacher/student forcing (spec section 1.2, ``train_step_hybrid_tf_sf``)."""
+"""Hybrid teacher/student forcing (docs/method.md §1.2, ``train_step_hybrid_tf_sf``)."""
 from typing import List, Sequence
 
 import torch

@@ -1,4 +1,4 @@
-"""Interleaved teacher/student forcing (spec section 1.2, ``train_step_alternating_tf_sf``)."""
+"""Interleaved teacher/student forcing (docs/method.md §1.2, ``train_step_alternating_tf_sf``)."""
 from typing import List, Sequence
 
 import torch

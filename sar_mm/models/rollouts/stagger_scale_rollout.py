@@ -1,4 +1,4 @@
-"""Stagger-Scale Rollout (SSR) of SAR (spec section 2; fixtures README quirks 21-23)."""
+"""Stagger-Scale Rollout (SSR) of SAR (docs/method.md §2 and §7.21-7.23)."""
 from typing import List, Optional, Sequence, Tuple
 
 import torch
@@ -23,12 +23,12 @@ class StaggerScaleRollout(BaseRollout):
        logits of the scales the student pass reads (:meth:`rollout_scales`),
        by arg-max or by top-k/top-p sampling, optionally
        from CFG-guided logits ``(1 + t_i) cond - t_i uncond`` with the ramp
-       ``t_i = rollout_cfg * (1 + i / (K - 1)) / 2`` (spec 2.2).
+       ``t_i = rollout_cfg * (1 + i / (K - 1)) / 2`` (docs/method.md §2.2).
     3. **Student pass** (in the graph): inputs built from the teacher tokens
        (``Up_k(e(yhat^T_{k-1}))`` for FlexVAR), trained towards the teacher
        tokens ``yhat^T_k`` (CSFL) or the ground truth (naive SF).
 
-    The defaults are the *effective* official recipe (spec 2.2, 9.1: the
+    The defaults are the *effective* official recipe (docs/method.md §2.2, §7.23: the
     released trainer ignores its ``--sf_*`` flags): only the last transition,
     Markovian student attention, sampling with top-k 900 / top-p 0.96 and CFG
     1.2, teacher targets. The script-intended variant is
@@ -43,7 +43,7 @@ class StaggerScaleRollout(BaseRollout):
     rows' outputs do not depend on the unconditional ones, and the loss never
     reads the unconditional logits, whose only use is choosing discrete tokens.
     Only drop-path randomness differs, and no activations of the unconditional
-    half are kept for backward (spec 2.3, 9.18).
+    half are kept for backward (docs/method.md §2.3, §7.26).
 
     With ``rollout_cfg > 0`` the guidance is used with either token selection
     (the official code applies it only when sampling, and only for

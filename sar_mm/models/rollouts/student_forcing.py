@@ -1,4 +1,4 @@
-"""Full student forcing (spec section 1.2, ``scalear_trainer.py: train_step_student_forcing``)."""
+"""Full student forcing (docs/method.md §1.2; ScaleAR's ``train_step_student_forcing``)."""
 from typing import List, Sequence
 
 import torch

@@ -1,4 +1,4 @@
-"""Teacher forcing: the pre-training recipe of VAR and FlexVAR (spec section 1.2)."""
+"""Teacher forcing: the pre-training recipe of VAR and FlexVAR (docs/method.md §1.2)."""
 from typing import List, Sequence
 
 import torch

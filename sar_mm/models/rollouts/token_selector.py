@@ -10,7 +10,7 @@ __all__ = ['TokenSelector']
 
 
 class TokenSelector:
-    """Arg-max or top-k/top-p sampling of rollout tokens (spec sections 2.2, 9.19).
+    """Arg-max or top-k/top-p sampling of rollout tokens (docs/method.md §2.2, §7.27).
 
     Sampling draws from a private ``torch.Generator`` seeded
     ``seed * world_size + rank`` and created lazily on the device of the first

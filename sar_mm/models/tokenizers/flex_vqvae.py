@@ -1,7 +1,7 @@
 """FlexVAR's multi-scale tokenizer: the LlamaGen VQ-16 autoencoder, used without residuals.
 
-FlexVAR ``models/vq_llama.py`` and ``trainer.py: encode_var_wo_firstL`` (spec
-section 4.2; fixtures README, quirks 14-16 and 19): the continuous latent
+FlexVAR ``models/vq_llama.py`` and ``trainer.py: encode_var_wo_firstL``
+(docs/method.md §4.2, §7.14-7.16 and §7.19): the continuous latent
 ``quant_conv(encoder(img))`` is area-resized to every scale of the schedule and
 each scale is quantised **independently** against the L2-normalised codebook.
 The teacher-forcing input of scale ``i + 1`` is the bicubic up-sampling of the

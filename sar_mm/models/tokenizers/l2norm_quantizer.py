@@ -1,7 +1,7 @@
 """L2-normalised nearest-code quantiser of LlamaGen / FlexVAR.
 
 FlexVAR ``models/vq_llama.py: VectorQuantizer`` with ``codebook_l2_norm=True``
-(fixtures README, quirk 15): latent vectors and codebook rows are L2-normalised,
+(docs/method.md §7.15): latent vectors and codebook rows are L2-normalised,
 the code is ``argmin(|z|^2 + |e|^2 - 2 z.e)`` (cosine similarity, in the official
 order of operations so that near-ties resolve identically), and the vector used
 for a code everywhere is the **normalised** codebook row.

@@ -117,7 +117,7 @@ class MultiScaleVQVAE(BaseMultiScaleTokenizer):
     @torch.no_grad()
     def idx_to_next_inputs(self, idx_list: Sequence[torch.Tensor],
                            patch_nums: Sequence[int]) -> torch.Tensor:
-        """Teacher-forcing inputs (``idxBl_to_var_input``, fixtures README quirk 10).
+        """Teacher-forcing inputs (``idxBl_to_var_input``, docs/method.md §7.10).
 
         Block ``k`` is ``area(f_hat_{k-1} -> pn_k)`` of the cumulative ``f_hat`` after
         scales ``0..k-1``.

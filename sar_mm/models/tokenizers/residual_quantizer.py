@@ -1,7 +1,7 @@
 """VAR's multi-scale residual vector quantiser with partially shared φ convs.
 
-Implements ``models/quant.py: VectorQuantizer2`` of VAR (fixtures README, quirks
-8-10) for inference and teacher forcing:
+Implements ``models/quant.py: VectorQuantizer2`` of VAR (docs/method.md
+§7.8-7.10) for inference and teacher forcing:
 
 * residual encoding over the scales ``patch_nums`` (side ``pn``, latent side
   ``H = patch_nums[-1]``): ``z = area(f_rest -> pn)`` (the last scale uses
@@ -28,7 +28,7 @@ __all__ = ['ResidualQuantizer', 'phi_index_per_scale', 'nearest_code_sqdist',
 
 
 def phi_index_per_scale(num_scales: int, num_phi: int) -> List[int]:
-    """Index of the shared φ conv used at each scale (fixtures README, quirk 9).
+    """Index of the shared φ conv used at each scale (docs/method.md §7.9).
 
     Ticks are ``linspace(1/(3K), 1 - 1/(3K), K)`` for ``K == 4`` and
     ``linspace(1/(2K), 1 - 1/(2K), K)`` otherwise; scale ``si`` takes
@@ -59,7 +59,7 @@ def nearest_code_sqdist(z_NC: torch.Tensor, codebook_VC: torch.Tensor) -> torch.
     """Nearest codebook row by squared L2 distance, in VAR's arithmetic order.
 
     ``d = (|z|^2 + |e|^2)`` then ``d.addmm_(z, e^T, alpha=-2)``; the order matters
-    for near-ties, so keep it (fixtures README, quirk 8).
+    for near-ties, so keep it (docs/method.md §7.8).
 
     Args:
         z_NC (Tensor): (N, C) vectors.
@@ -110,7 +110,7 @@ class _PhiPartiallyShared(nn.Module):
 
 
 class ResidualQuantizer(nn.Module):
-    """Multi-scale residual quantiser of VAR (fixtures README, quirks 8-10).
+    """Multi-scale residual quantiser of VAR (docs/method.md §7.8-7.10).
 
     Args:
         vocab_size (int): codebook size ``V`` (4096).

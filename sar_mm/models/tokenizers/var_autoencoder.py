@@ -1,7 +1,7 @@
 """Convolutional encoder and decoder of VAR's multi-scale VQVAE.
 
 The VQ-f16 autoencoder of latent diffusion as used by VAR (``models/basic_vae.py``),
-fixtures README quirk 13:
+docs/method.md §7.13:
 
 * ``ch_mult = (1, 1, 2, 2, 4)``; ``num_res_blocks`` res blocks per encoder level and
   ``num_res_blocks + 1`` per decoder level.

@@ -4,8 +4,8 @@
 entry of ``ch_mult`` from the lowest resolution up (``num_res_blocks + 1`` res
 blocks, followed each by attention on the lowest-resolution level, then
 up-sampling except on the last level) -> GroupNorm, swish, ``conv_out``.
-``conv_blocks[0]`` is the **lowest** resolution (execution order; fixtures
-README, quirk 14).
+``conv_blocks[0]`` is the **lowest** resolution (execution order;
+docs/method.md §7.14).
 """
 from typing import Optional, Sequence
 

@@ -3,7 +3,7 @@
 ``conv_in`` -> one level per entry of ``ch_mult`` (``num_res_blocks`` res blocks,
 followed each by attention on the lowest-resolution level, then down-sampling
 except on the last level) -> ``mid = [res, attn, res]`` -> GroupNorm, swish,
-``conv_out`` to ``z_channels`` (fixtures README, quirk 14). ``conv_blocks[i]`` is
+``conv_out`` to ``z_channels`` (docs/method.md §7.14). ``conv_blocks[i]`` is
 level ``i`` in execution order.
 """
 from typing import Optional, Sequence

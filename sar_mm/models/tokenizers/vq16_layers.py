@@ -1,6 +1,6 @@
 """Convolutional layers of the LlamaGen VQ-16 autoencoder used by FlexVAR.
 
-FlexVAR ``models/vq_llama.py`` (fixtures README, quirk 14): GroupNorm(32, eps
+FlexVAR ``models/vq_llama.py`` (docs/method.md §7.14): GroupNorm(32, eps
 1e-6) with affine parameters, swish ``x * sigmoid(x)``, attention with separate
 1x1 ``q``/``k``/``v`` convolutions plus ``proj_out`` scaled by ``C ** -0.5``,
 down-sampling by a (0, 1, 0, 1) pad and a stride-2 convolution, up-sampling by

@@ -1,7 +1,7 @@
 """KV-cached next-scale sampling loop shared by every backbone/tokenizer pair.
 
-Implements ``autoregressive_infer_cfg`` of VAR and FlexVAR (spec section 5;
-fixtures README, quirks 7 and 19) against the interfaces of
+Implements ``autoregressive_infer_cfg`` of VAR and FlexVAR (docs/method.md §5,
+§7.7 and §7.19) against the interfaces of
 :class:`~sar_mm.models.backbones.base_backbone.BaseScaleTransformer` and
 :class:`~sar_mm.models.tokenizers.base_tokenizer.BaseMultiScaleTokenizer`:
 classifier-free guidance runs on a doubled ``[cond; uncond]`` batch whose
@@ -17,7 +17,7 @@ from .sampling import cfg_strength, greedy_from_logits, mix_cfg_logits, sample_f
 __all__ = ['FLEXVAR_SAMPLED_SCALES', 'ARGenerationOutput', 'autoregressive_generate']
 
 #: Scales on which FlexVAR samples with the configured top-k; on every other
-#: scale (and above ``max_pn``) it forces ``top_k=1`` (fixtures README, quirk 19).
+#: scale (and above ``max_pn``) it forces ``top_k=1`` (docs/method.md §7.19).
 FLEXVAR_SAMPLED_SCALES = (1, 2, 3, 4, 5, 6, 8, 10, 13, 16, 23, 24, 32)
 
 

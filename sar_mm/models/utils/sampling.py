@@ -1,10 +1,10 @@
 """Pure functions for sampling tokens from next-scale logits.
 
 Implements the sampler of VAR/FlexVAR (``models/helpers.py:
-sample_with_top_k_top_p_``) without its in-place mutation of the logits (spec
-section 9, pitfall 14), classifier-free guidance mixing and the per-scale
-guidance ramps of VAR, FlexVAR, LlamaGen and SAR's rollout (fixtures README,
-quirk 7 and 19; spec sections 2.2 and 5).
+sample_with_top_k_top_p_``) without its in-place mutation of the logits
+(docs/method.md §7.25), classifier-free guidance mixing and the per-scale
+guidance ramps of VAR, FlexVAR, LlamaGen and SAR's rollout (docs/method.md
+§2.2, §5, §7.7 and §7.19).
 """
 import math
 from typing import Optional, Sequence, Union
@@ -22,7 +22,7 @@ __all__ = [
 #: (FlexVAR ``autoregressive_infer_cfg``, ``used_llamagen_cfg=False``).
 #: ``llamagen``: constant ``t = cfg`` mixed as ``uncond + t (cond - uncond)``
 #: (FlexVAR ``used_llamagen_cfg=True``).
-#: ``sar_rollout``: ``t = cfg * (1 + si / (K - 1)) / 2`` (SAR trainer's rollout, spec 2.2).
+#: ``sar_rollout``: ``t = cfg * (1 + si / (K - 1)) / 2`` (SAR's rollout, docs/method.md §2.2).
 CFG_SCHEDULES = ('var', 'flexvar', 'llamagen', 'sar_rollout')
 
 
@@ -59,7 +59,7 @@ def top_k_top_p_filter(logits: torch.Tensor, top_k: int = 0, top_p: float = 0.0)
 
 def cfg_strength(schedule: str, cfg: float, si: int, patch_nums: Sequence[int],
                  max_pn: Optional[int] = None) -> float:
-    """Guidance strength ``t`` at scale index ``si`` (fixtures README, quirk 7).
+    """Guidance strength ``t`` at scale index ``si`` (docs/method.md §5.2, §7.7).
 
     Args:
         schedule (str): one of :data:`CFG_SCHEDULES`.

@@ -1,4 +1,4 @@
-"""Per-step scale schedules of next-scale training (spec section 4.1).
+"""Per-step scale schedules of next-scale training (docs/method.md §4.1).
 
 A schedule object is called once per training step and returns the list of
 scale side lengths ``patch_nums`` used for that step. Both classes are
@@ -32,7 +32,7 @@ def _check_increasing(patch_nums: Sequence[int]) -> None:
 
 
 def _rank_seed(seed: int) -> int:
-    """``seed * world_size + rank`` (spec section 4.1, official ``seed_everything``)."""
+    """``seed * world_size + rank`` (docs/method.md §4.1, official ``seed_everything``)."""
     return seed * get_world_size() + get_rank()
 
 
@@ -79,7 +79,7 @@ def draw_flexvar_schedule(rng: random.Random,
                           drop_thresholds: Sequence[float] = (0.90, 0.95, 0.98, 0.99),
                           max_tokens: int = 680,
                           cap_window: int = 4) -> List[int]:
-    """One draw of FlexVAR's random training schedule (spec section 4.1).
+    """One draw of FlexVAR's random training schedule (docs/method.md §4.1).
 
     The calls on ``rng`` are made in the order of the official
     ``VARTrainer.gen_curr_patch_nums``, so a ``random.Random`` with the same
@@ -120,7 +120,7 @@ def draw_flexvar_schedule(rng: random.Random,
 
 @TASK_UTILS.register_module()
 class FlexVARRandomScaleSchedule:
-    """FlexVAR's random per-step schedule (spec section 4.1), one draw per call.
+    """FlexVAR's random per-step schedule (docs/method.md §4.1), one draw per call.
 
     The defaults are the official ones. ``max_scale`` must not exceed the
     tokenizer's latent side (16 for 256 px images with the VQ-16 tokenizer; the
