@@ -17,12 +17,15 @@ def study():
     return load_script(SCRIPT, 'sar_mm_tools_sar_study')
 
 
+def _exposure(gap, tf_acc=(60.0, 50.0, 40.0)):
+    return dict(patch_nums=PATCH_NUMS, acc_gap=gap, tf_acc=list(tf_acc),
+                rollout_acc=[t - g for t, g in zip(tf_acc, gap)])
+
+
 def _run(fid, acc, gap_chain, gap_one_step, wall_s=2.0):
     """One evaluation result as sar_mm.toy.evaluate_model writes it."""
     return dict(fid=fid, class_acc=acc, precision=0.5, recall=0.4, wall_s=wall_s,
-                exposure_bias=dict(
-                    chain=dict(patch_nums=PATCH_NUMS, acc_gap=gap_chain),
-                    one_step=dict(patch_nums=PATCH_NUMS, acc_gap=gap_one_step)))
+                exposure_bias=dict(chain=_exposure(gap_chain), one_step=_exposure(gap_one_step)))
 
 
 def test_summary_pairs_every_arm_with_the_control_by_seed(study):
@@ -47,6 +50,9 @@ def test_summary_pairs_every_arm_with_the_control_by_seed(study):
     chain = sar['gap']['chain']
     assert [d['mean'] for d in chain['acc_gap_vs_control']] == pytest.approx([0, -2, -4])
     assert chain['mean_gap_vs_control']['mean'] == pytest.approx(-3.0)  # over scales 2..K
+    # same teacher-forced accuracy: the smaller gap is all rolled-out accuracy
+    assert chain['mean_rollout_acc_vs_control']['mean'] == pytest.approx(3.0)
+    assert chain['mean_tf_acc_vs_control']['mean'] == pytest.approx(0.0)
     assert sar['gap']['one_step']['mean_gap_vs_control']['mean'] == pytest.approx(0.0)
     # the pretrained row shows what post-training does: control minus pretrained
     assert summary['arms']['pretrained']['vs_control']['fid']['mean'] == pytest.approx(-2.0)

@@ -143,8 +143,10 @@ def summarise(runs: Dict[str, List[dict]], train_wall_s: Dict[str, List[float]],
         ``'pretrained'`` is compared the other way round, control minus
         pretrained, i.e. what post-training does), ``gap`` per mode with the
         mean per-scale ``acc_gap`` and ``acc_gap_vs_control`` per scale, and
-        ``mean_gap_vs_control`` (the gap averaged over scales 2..K), and
-        ``cost_s`` (mean train and evaluation seconds per seed).
+        ``mean_gap_vs_control``, ``mean_rollout_acc_vs_control`` and
+        ``mean_tf_acc_vs_control`` (the gap, rolled-out and teacher-forced
+        accuracy averaged over scales 2..K), and ``cost_s`` (mean train and
+        evaluation seconds per seed).
     """
     control = runs[CONTROL]
     titles = {arm.name: arm.title for arm in ARMS}
@@ -171,9 +173,14 @@ def summarise(runs: Dict[str, List[dict]], train_wall_s: Dict[str, List[float]],
                 second_gaps = [r['exposure_bias'][mode]['acc_gap'] for r in second]
                 gap['acc_gap_vs_control'] = [
                     d.to_dict() for d in paired_differences_per_scale(first_gaps, second_gaps)]
-                gap['mean_gap_vs_control'] = paired_difference(
-                    [_mean(g[1:]) for g in first_gaps],
-                    [_mean(g[1:]) for g in second_gaps]).to_dict()
+                # means over scales 2..K: the gap, and its two sides (a gap also
+                # shrinks when teacher-forced accuracy falls)
+                for key, out_key in (('acc_gap', 'mean_gap_vs_control'),
+                                     ('rollout_acc', 'mean_rollout_acc_vs_control'),
+                                     ('tf_acc', 'mean_tf_acc_vs_control')):
+                    gap[out_key] = paired_difference(
+                        [_mean(r['exposure_bias'][mode][key][1:]) for r in first],
+                        [_mean(r['exposure_bias'][mode][key][1:]) for r in second]).to_dict()
             entry['gap'][mode] = gap
         entry['cost_s'] = dict(eval=_mean([r['wall_s'] for r in results]))
         if name in train_wall_s:
@@ -200,25 +207,43 @@ def study_markdown(summary: dict) -> str:
         'seed: mean [95 % t interval]; * marks an interval that excludes 0. The pretrained row '
         'is TF continuation minus pretrained: the effect of post-training itself.', '',
         '| arm | FID | Δ FID | Δ class acc (pp) | Δ precision | Δ recall '
-        '| Δ mean gap, chain (pp) | Δ mean gap, one-step (pp) | train s / run | eval s / run |',
-        '|---|---|---|---|---|---|---|---|---|---|']
+        '| Δ mean gap, chain (pp) | Δ mean rolled-out acc, chain (pp) '
+        '| Δ mean gap, one-step (pp) | Δ mean rolled-out acc, one-step (pp) '
+        '| train s / run | eval s / run |',
+        '|---|---|---|---|---|---|---|---|---|---|---|---|']
     for name, arm in arms.items():
         cost = arm['cost_s']
         train = f'{cost["train"]:.0f}' if 'train' in cost else '—'
         if name == summary['control']:
-            cells = ['(control)'] * 6
+            cells = ['(control)'] * 8
         else:
             vs = arm['vs_control']
             cells = [_ci(vs['fid']), _ci(vs['class_acc'], 1), _ci(vs['precision'], 3),
-                     _ci(vs['recall'], 3)] + [_ci(arm['gap'][m]['mean_gap_vs_control'], 2)
-                                              for m in EXPOSURE_BIAS_MODES]
+                     _ci(vs['recall'], 3)]
+            for mode in EXPOSURE_BIAS_MODES:
+                cells += [_ci(arm['gap'][mode]['mean_gap_vs_control']),
+                          _ci(arm['gap'][mode]['mean_rollout_acc_vs_control'])]
         lines.append(f'| {arm["title"]} | {arm["mean"]["fid"]:.2f} | ' + ' | '.join(cells)
                      + f' | {train} | {cost["eval"]:.0f} |')
-    detect = {key: max(arm['vs_control'][key]['detectable'] for name, arm in arms.items()
-                       if name not in (summary['control'], 'pretrained')) for key in SCALARS}
-    lines += ['', 'Detectable with 80 % power at this number of seeds (largest over the SAR '
-              f'arms): FID {detect["fid"]:.2f}, class acc {detect["class_acc"]:.1f} pp, '
-              f'precision {detect["precision"]:.3f}, recall {detect["recall"]:.3f}.']
+    lines += ['', 'Smallest true difference each comparison detects with 80 % power (two-sided '
+              'paired t-test at 5 %, from the measured spread of the differences):', '',
+              '| arm | FID | class acc (pp) | mean gap, chain (pp) | mean rolled-out acc, chain '
+              '(pp) | mean rolled-out acc, one-step (pp) |', '|---|---|---|---|---|---|']
+    for name, arm in arms.items():
+        if name == summary['control']:
+            continue
+        gap = arm['gap']
+        lines.append(
+            f'| {arm["title"]} | {arm["vs_control"]["fid"]["detectable"]:.2f} | '
+            f'{arm["vs_control"]["class_acc"]["detectable"]:.1f} | '
+            f'{gap["chain"]["mean_gap_vs_control"]["detectable"]:.2f} | '
+            f'{gap["chain"]["mean_rollout_acc_vs_control"]["detectable"]:.2f} | '
+            f'{gap["one_step"]["mean_rollout_acc_vs_control"]["detectable"]:.2f} |')
+    if 'wall_s' in summary:
+        wall = summary['wall_s']
+        lines += ['', f'Cost as first run: toy stages {sum(wall["prestages"].values()):.0f} s, '
+                  f'post-training {wall["post_training"]:.0f} s, evaluation '
+                  f'{wall["evaluation"]:.0f} s, total {wall["total"] / 60:.1f} min.']
     for mode in EXPOSURE_BIAS_MODES:
         control_gap = arms[summary['control']]['gap'][mode]
         names = [n for n in arms if n != summary['control']]
@@ -323,7 +348,15 @@ def main(argv=None) -> dict:
     settings.update(post_iters=max(row['iter'] for row in log_rows if 'iter' in row),
                     batch_size=control_cfg.train_dataloader.batch_size)
     summary = summarise(runs, train_wall_s, settings)
-    summary['wall_s_this_call'] = time.time() - start
+    # the cost as first run, from the stages' markers (a rerun that reuses them is quick)
+    summary['wall_s'] = dict(
+        prestages={path.parent.name: json.loads(path.read_text())['wall_s']
+                   for path in sorted(work_dir.glob('*/finished.json'))},
+        post_training=sum(sum(v) for v in train_wall_s.values()),
+        evaluation=sum(r['wall_s'] for results in runs.values() for r in results))
+    summary['wall_s']['total'] = (sum(summary['wall_s']['prestages'].values())
+                                  + summary['wall_s']['post_training']
+                                  + summary['wall_s']['evaluation'])
     (study_dir / 'study.json').write_text(json.dumps(summary, indent=1))
     markdown = study_markdown(summary)
     (study_dir / 'study.md').write_text(markdown)
