@@ -3,6 +3,8 @@
 The shared folder sits next to the repository (``<repo>/../shared``). Tests that
 need it fail with a clear message when it is missing; they are never skipped.
 """
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -113,3 +115,15 @@ def parity_rows(reference_dir: Path):
         return cache[kind]
 
     return rows
+
+
+@pytest.fixture(scope='session')
+def toy_quick_run(tmp_path_factory):
+    """One ``tools/run_toy.py --quick`` run, shared by the tests of the toy pipeline and of
+    the SAR study (which starts from its stages, as the README suggests). ``(work_dir, stdout)``."""
+    work_dir = tmp_path_factory.mktemp('toy')
+    result = subprocess.run(
+        [sys.executable, str(REPO_ROOT / 'tools' / 'run_toy.py'), '--work-dir', str(work_dir),
+         '--quick'], cwd=REPO_ROOT, capture_output=True, text=True, timeout=1200)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    return work_dir, result.stdout

@@ -224,8 +224,7 @@ def main() -> None:
     toy = prepare_pretrained_toy(work_dir, args.quick)
     post = {}
     for s in seeds:
-        common = toy.post_options + [toy.latent_option, f'randomness.seed={s}',
-                                     f'model.scale_schedule.seed={s}']
+        common = toy.post_training_options(s)
         post[('tf_continued', s)] = ('flexvar_tiny_shapes_tf.py', run_training(
             work_dir, f'flexvar_tiny_shapes_tf_seed{s}', 'flexvar_tiny_shapes_tf.py', common,
             toy.pretrained))

@@ -147,6 +147,12 @@ class PretrainedToy:
     pretrained: str
     post_options: list
 
+    def post_training_options(self, seed: int) -> list:
+        """``--cfg-options`` of a post-training run of ``seed``: the mode's, the cached
+        latents, and the data-order and scale-schedule seeds (the same for every recipe)."""
+        return self.post_options + [self.latent_option, f'randomness.seed={seed}',
+                                    f'model.scale_schedule.seed={seed}']
+
 
 def prepare_pretrained_toy(work_dir: Path, quick: bool) -> PretrainedToy:
     """Stages 1-3: tokenizer, classifier, cached latents, TF pretraining (each resumable)."""

@@ -12,6 +12,7 @@ from mmengine.config import Config
 
 import sar_mm.models  # noqa: F401  (registers every component)
 from sar_mm.registry import MODELS
+from sar_mm.testing.tiny_components import tiny_component_settings
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / 'configs'
 CONFIGS = sorted(p.relative_to(CONFIG_DIR).as_posix() for p in CONFIG_DIR.rglob('*.py'))
@@ -19,16 +20,7 @@ CONFIGS = sorted(p.relative_to(CONFIG_DIR).as_posix() for p in CONFIG_DIR.rglob(
 # Tiny stand-ins that keep each component's type (and so its code path): 8 px images,
 # downsample 2, scales 1..4 (VAR's tokenizer and backbone are built for a fixed schedule).
 TINY_PATCH_NUMS = (1, 2, 3, 4)
-TINY_TOKENIZERS = dict(
-    FlexVQVAE=dict(ch=32, z_channels=32, ch_mult=(1, 1), num_res_blocks=1, vocab_size=64,
-                   embed_dim=8, usage_buffer_size=16),
-    MultiScaleVQVAE=dict(ch=32, z_channels=8, vocab_size=64, ch_mult=(1, 1), num_res_blocks=1,
-                         patch_nums=TINY_PATCH_NUMS),
-)
-TINY_BACKBONES = dict(
-    FlexVARTransformer=dict(depth=1, vocab_size=64, cvae=8),
-    VARTransformer=dict(depth=1, vocab_size=64, cvae=8, patch_nums=TINY_PATCH_NUMS),
-)
+TINY_TOKENIZERS, TINY_BACKBONES = tiny_component_settings(TINY_PATCH_NUMS)
 
 
 def tiny_model_cfg(cfg: Config) -> dict:

@@ -22,8 +22,10 @@ def test_every_stored_quantity_matches(parity_rows, reference_dir, kind):
 
 
 def test_dispatch_on_the_sidecar_field(reference_dir, tmp_path):
-    assert set(PARITY_CHECKS) == {'flexvae_small', 'flexvar_small', 'var_small', 'sar_csfl_step'}
-    for kind in PARITY_CHECKS:
+    reference_kinds = {'flexvae_small', 'flexvar_small', 'var_small', 'sar_csfl_step'}
+    # the stochastic kinds live in reference_sampling/ and reference_rollout/
+    assert set(PARITY_CHECKS) == reference_kinds | {'flexvar_sampling', 'sar_guided_rollout'}
+    for kind in reference_kinds:
         assert fixture_kind(reference_dir / f'{kind}.pt') == kind
     (tmp_path / 'a.pt').write_bytes(b'')
     with pytest.raises(FileNotFoundError, match='a.json'):

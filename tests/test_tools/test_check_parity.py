@@ -37,7 +37,8 @@ def test_the_reference_folder_passes(tool, reference_dir, parity_rows, monkeypat
     the same ``PARITY_CHECKS`` functions on the same files; the cached wrapper
     asserts that the tool hands it the right file.
     """
-    computed = {kind: list(parity_rows(kind).values()) for kind in PARITY_CHECKS}
+    computed = {kind: list(parity_rows(kind).values())
+                for kind in ('flexvae_small', 'flexvar_small', 'var_small', 'sar_csfl_step')}
 
     def cached(kind):
         def check(pt_path):

@@ -30,9 +30,8 @@ def _run_toy(work_dir: Path) -> str:
 
 
 @pytest.fixture(scope='module')
-def toy_run(tmp_path_factory):
-    work_dir = tmp_path_factory.mktemp('toy')
-    return work_dir, _run_toy(work_dir)
+def toy_run(toy_quick_run):
+    return toy_quick_run
 
 
 def test_outputs(toy_run):

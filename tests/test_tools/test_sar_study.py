@@ -67,11 +67,14 @@ def test_unpaired_runs_are_refused(study):
         study.summarise(runs, {}, dict(seeds=[0, 1, 2]))
 
 
-def test_quick_study_end_to_end(tmp_path: Path):
-    result = subprocess.run([sys.executable, str(SCRIPT), '--work-dir', str(tmp_path), '--quick'],
+def test_quick_study_end_to_end(toy_quick_run):
+    """Started in a finished quick toy run (as the README suggests): its stages are reused."""
+    work_dir, _ = toy_quick_run
+    result = subprocess.run([sys.executable, str(SCRIPT), '--work-dir', str(work_dir), '--quick'],
                             cwd=REPO, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
-    study_dir = tmp_path / 'study'
+    assert 'flexvar_tiny_shapes_tf_pretrain: finished earlier, skipped' in result.stdout
+    study_dir = work_dir / 'study'
     summary = json.loads((study_dir / 'study.json').read_text())
     assert summary['settings']['seeds'] == [0, 1]
     assert set(summary['arms']) == {'pretrained', 'tf', 'sar', 'sar_sigma0.1', 'sar_sigma1',
@@ -90,6 +93,6 @@ def test_quick_study_end_to_end(tmp_path: Path):
     dumped = (study_dir / 'sar_sigma1_seed0').glob('*/vis_data/config.py')
     assert "sigma=1.0" in next(dumped).read_text()
     # a second call reuses everything
-    again = subprocess.run([sys.executable, str(SCRIPT), '--work-dir', str(tmp_path), '--quick'],
+    again = subprocess.run([sys.executable, str(SCRIPT), '--work-dir', str(work_dir), '--quick'],
                            cwd=REPO, capture_output=True, text=True, timeout=600)
     assert again.returncode == 0 and 'sar_all_seed1: finished earlier, skipped' in again.stdout

@@ -61,22 +61,15 @@ import numpy as np
 import torch
 from PIL import Image
 
+from sar_mm.testing.tiny_components import tiny_component_settings
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CANONICAL_PATCH_NUMS = (1, 2, 3, 4, 5, 6, 8, 10, 13, 16)
 TINY_PATCH_NUMS = (1, 2, 4, 8)
 FID_EXTRACTOR = 'sar-test-tiny'  # registered by importing tests/tiny_feature_extractor.py
 
 # Smoke stand-ins that keep each component's type (so its code path): sizes only.
-TINY_TOKENIZERS = dict(
-    FlexVQVAE=dict(ch=32, z_channels=32, ch_mult=(1, 1), num_res_blocks=1, vocab_size=64,
-                   embed_dim=8, usage_buffer_size=16),
-    MultiScaleVQVAE=dict(ch=32, z_channels=8, vocab_size=64, ch_mult=(1, 1), num_res_blocks=1,
-                         patch_nums=TINY_PATCH_NUMS),
-)
-TINY_BACKBONES = dict(
-    FlexVARTransformer=dict(depth=1, vocab_size=64, cvae=8),
-    VARTransformer=dict(depth=1, vocab_size=64, cvae=8, patch_nums=TINY_PATCH_NUMS),
-)
+TINY_TOKENIZERS, TINY_BACKBONES = tiny_component_settings(TINY_PATCH_NUMS)
 
 
 @dataclass(frozen=True)

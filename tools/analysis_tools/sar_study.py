@@ -316,8 +316,7 @@ def main(argv=None) -> dict:
 
     checkpoints = {}
     for s in seeds:
-        common = toy.post_options + [toy.latent_option, f'randomness.seed={s}',
-                                     f'model.scale_schedule.seed={s}']
+        common = toy.post_training_options(s)
         for arm in ARMS:
             rollout_seed = [f'model.rollout.seed={s}'] if arm.config == SAR_CONFIG else []
             checkpoints[(arm.name, s)] = run_training(
