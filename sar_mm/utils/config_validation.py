@@ -5,7 +5,7 @@ fails with ``TypeError: X.__init__() got an unexpected keyword argument``.
 This module covers the other two mistakes:
 
 - a ``type`` that no registry holds. MMEngine answers ``KeyError: 'Foo is not
-  in the sar_mm::backbone registry'``; :func:`build_from_cfg_listing_names`
+  in the sar_mm::backbone registry'``; :func:`~sar_mm.utils.registry_build.build_from_cfg_listing_names`
   (the ``build_func`` of sar_mm's registries) and :func:`check_runner_config`
   say which names are registered and which one was probably meant;
 - a misspelt top-level key (``trian_cfg``), which the Runner would silently
@@ -14,49 +14,12 @@ This module covers the other two mistakes:
 """
 import difflib
 import inspect
-from typing import Any, Iterator, List, Optional, Tuple
+from typing import Any, Iterator, List, Tuple
 
-from mmengine.registry import Registry, build_from_cfg
+from sar_mm import registry as sar_mm_registry
+from .registry_build import unknown_type_message
 
-__all__ = ['registered_names', 'unknown_type_message', 'build_from_cfg_listing_names',
-           'check_runner_config']
-
-
-def registered_names(registry: Registry) -> List[str]:
-    """Every name ``registry.get`` resolves without a scope: its own and its ancestors'."""
-    registry.import_from_location()
-    names = set()
-    node: Optional[Registry] = registry
-    while node is not None:
-        names.update(node.module_dict)
-        node = node.parent
-    return sorted(names)
-
-
-def unknown_type_message(obj_type: str, registry: Registry, where: str = '') -> str:
-    """``obj_type`` is not registered: the closest names, then all of them."""
-    names = registered_names(registry)
-    close = difflib.get_close_matches(obj_type.rsplit('.', 1)[-1], names, n=3, cutoff=0.6)
-    hint = f' Did you mean {" or ".join(repr(n) for n in close)}?' if close else ''
-    location = f' ({where})' if where else ''
-    return (f'type {obj_type!r}{location} is not registered in {registry.scope}::'
-            f'{registry.name}.{hint} Registered names: {", ".join(names)}')
-
-
-def build_from_cfg_listing_names(cfg: Any, registry: Registry,
-                                 default_args: Optional[dict] = None) -> Any:
-    """``mmengine.registry.build_from_cfg`` whose unknown-type error lists the registered names.
-
-    Only a ``type`` that the registry cannot resolve changes the error; a
-    ``KeyError`` raised while building a registered component passes unchanged.
-    """
-    try:
-        return build_from_cfg(cfg, registry, default_args)
-    except KeyError as error:
-        obj_type = cfg.get('type') if hasattr(cfg, 'get') else None
-        if isinstance(obj_type, str) and registry.get(obj_type) is None:
-            raise KeyError(unknown_type_message(obj_type, registry)) from error
-        raise
+__all__ = ['check_runner_config']
 
 
 def _runner_arguments() -> List[str]:
@@ -134,7 +97,6 @@ def check_runner_config(cfg: Any) -> None:
         KeyError: naming the key path, the unknown name, the closest
             registered names and every registered name.
     """
-    from sar_mm import registry as sar_mm_registry
     cfg = cfg.to_dict() if hasattr(cfg, 'to_dict') else dict(cfg)  # Config is no dict
     arguments = _runner_arguments()
     for key in cfg:

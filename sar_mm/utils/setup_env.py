@@ -18,7 +18,6 @@ def register_all_modules(init_default_scope: bool = True) -> None:
         init_default_scope (bool): make ``sar_mm`` the current default scope,
             so registries resolve ``type`` names inside sar_mm first.
     """
-    import sar_mm.apis  # noqa: F401
     import sar_mm.datasets  # noqa: F401
     import sar_mm.engine  # noqa: F401
     import sar_mm.evaluation  # noqa: F401
