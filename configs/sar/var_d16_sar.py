@@ -5,7 +5,7 @@
 # last scale is the residual analogue: area(f_hat of scales < K with the
 # teacher's tokens at scale K-1).
 # Differs from ../var/var_d16.py: ImageNet 256 training data, the SAR schedule,
-# StaggerScaleRollout + ContrastiveStudentForcingLoss, start checkpoint, and
+# SAR's recipe (../_base_/recipes/sar_ssr_csfl.py), start checkpoint, and
 # in-training evaluation (FID-5k every epoch with the best checkpoint kept, a
 # sample grid every 500 iterations).
 _base_ = [
@@ -13,23 +13,11 @@ _base_ = [
     '../_base_/datasets/imagenet_256.py',
     '../_base_/schedules/sar_lin0_tail.py',
     '../_base_/evaluation/imagenet_256_fid_val.py',
+    '../_base_/recipes/sar_ssr_csfl.py',
 ]
 
-model = dict(
-    rollout=dict(
-        _delete_=True,
-        type='StaggerScaleRollout',
-        sf_scope='last',
-        sf_context='markov',
-        token_selection='sample',
-        top_k=900,
-        top_p=0.96,
-        rollout_cfg=1.2,
-        target='teacher',
-        seed=0),
-    loss=dict(_delete_=True, type='ContrastiveStudentForcingLoss', sigma=0.01,
-              label_smoothing=0.0),
-)
+model = dict(rollout=dict(_base_.sar_rollout, _delete_=True),
+             loss=dict(_base_.sar_loss, _delete_=True))
 
 load_from = 'checkpoints/var_d16_sarmm.pth'
 
