@@ -66,9 +66,10 @@ def main(argv: Optional[List[str]] = None) -> int:
               'grid only shows\n# that the pipeline runs; the images are meaningless.\n' +
               '#' * 78, file=sys.stderr)
     seeds = [args.seed + i for i in range(len(args.labels))]
-    out = sample_images(generator, args.labels, seeds=seeds, cfg=args.cfg, top_k=args.top_k,
-                        top_p=args.top_p, patch_nums=args.patch_nums, precision=args.precision,
-                        return_scale_images=args.show_scales)
+    given = dict(cfg=args.cfg, top_k=args.top_k, top_p=args.top_p, patch_nums=args.patch_nums,
+                 precision=args.precision)
+    out = sample_images(generator, args.labels, seeds=seeds, return_scale_images=args.show_scales,
+                        **{key: value for key, value in given.items() if value is not None})
     images, scale_images = out if args.show_scales else (out, None)
     grid = image_grid(images, scale_images)
     if not mmcv.imwrite(mmcv.rgb2bgr(grid), args.out):

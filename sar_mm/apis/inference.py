@@ -21,6 +21,7 @@ from mmengine.logging import print_log
 
 from sar_mm.engine.checkpoint_io import is_trusted_checkpoint
 from sar_mm.models.generators import ScaleWiseAR
+from sar_mm.models.utils import SamplingConfig
 from sar_mm.registry import MODELS
 from sar_mm.utils.image_grid import tile_samples
 from sar_mm.utils.setup_env import register_all_modules
@@ -185,17 +186,15 @@ def sample_images(generator: ScaleWiseAR,
                   labels: Union[int, Sequence[int], torch.Tensor],
                   seeds: Optional[Sequence[int]] = None,
                   seed: int = 0,
-                  cfg: Optional[float] = None,
-                  top_k: Optional[int] = None,
-                  top_p: Optional[float] = None,
-                  patch_nums: Optional[Sequence[int]] = None,
-                  cfg_schedule: Optional[str] = None,
-                  precision: Optional[str] = None,
+                  sampling: Optional[SamplingConfig] = None,
                   return_scale_images: bool = False,
-                  as_numpy: bool = True) -> Union[Images, Tuple[Images, List[Images]]]:
+                  as_numpy: bool = True,
+                  **overrides) -> Union[Images, Tuple[Images, List[Images]]]:
     """Class-conditional samples as uint8 RGB images (``ScaleWiseAR.generate``).
 
-    Settings left ``None`` take the generator's ``test_cfg``. With ``seeds``,
+    Settings come from the generator's ``sampling`` and ``numerics`` (its
+    ``test_cfg``) or the ``sampling`` given, updated for this call with
+    ``overrides``. With ``seeds``,
     sample ``i`` is drawn from its own generator seeded with ``seeds[i]`` (see
     ``ScaleWiseAR.generate``); otherwise the batch draws from one generator
     seeded with ``seed``. Either way the output is a deterministic function of
@@ -207,25 +206,23 @@ def sample_images(generator: ScaleWiseAR,
             unconditional class).
         seeds: one seed per label, or ``None``.
         seed (int): the batch seed when ``seeds`` is ``None``.
-        cfg (float, optional): guidance scale.
-        top_k (int, optional): top-k of the sampler (0 disables).
-        top_p (float, optional): nucleus mass (0 disables).
-        patch_nums (sequence of int, optional): the scale schedule.
-        cfg_schedule (str, optional): ``'var'``, ``'flexvar'``, ``'llamagen'`` or
-            ``'sar_rollout'``.
-        precision (str, optional): ``'fp32'`` (the ``test_cfg`` default: exact
-            per-seed results), ``'auto'`` (fp16 on CUDA, bf16 on CPUs with native
-            bf16, else fp32) or a dtype name; autocast covers the transformer and
-            the decoder.
+        sampling (SamplingConfig, optional): the recipe instead of the
+            generator's ``sampling``.
         return_scale_images (bool): also return every scale's decoded image.
         as_numpy (bool): NumPy arrays instead of CPU tensors.
+        **overrides: ``test_cfg`` keys for this call, e.g. ``cfg=3.0``,
+            ``top_k=1``, ``cfg_schedule='llamagen'``, ``precision='auto'``
+            (see :class:`~sar_mm.models.utils.SamplingConfig` and
+            :class:`~sar_mm.models.utils.SamplingNumerics`).
 
     Returns:
         uint8 (B, H, W, 3); with ``return_scale_images`` a tuple of it and a
         list with one uint8 (B, h_k, w_k, 3) per scale (the last is the image).
 
     Raises:
-        ValueError: a label outside ``[0, num_classes]`` or a wrong number of seeds.
+        ValueError: a label outside ``[0, num_classes]``, a wrong number of
+            seeds or a bad setting.
+        KeyError: an override that is no ``test_cfg`` key.
     """
     device = next(generator.backbone.parameters()).device
     labels = torch.as_tensor(labels, dtype=torch.long).view(-1)
@@ -237,10 +234,9 @@ def sample_images(generator: ScaleWiseAR,
         raise ValueError(f'got {len(seeds)} seeds for {labels.numel()} labels')
     rng = None if seeds is not None else torch.Generator(device=device).manual_seed(seed)
     with torch.no_grad():
-        out = generator.generate(
-            labels.to(device), seeds=seeds, generator=rng, patch_nums=patch_nums, cfg=cfg,
-            cfg_schedule=cfg_schedule, top_k=top_k, top_p=top_p, precision=precision,
-            return_scale_images=return_scale_images)
+        out = generator.generate(labels.to(device), seeds=seeds, generator=rng,
+                                 sampling=sampling, return_scale_images=return_scale_images,
+                                 **overrides)
     images = _channels_last(out['images'], as_numpy)
     if not return_scale_images:
         return images

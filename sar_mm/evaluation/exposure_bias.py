@@ -67,10 +67,10 @@ def measure_exposure_bias(generator: nn.Module,
 
     Args:
         generator: a ``ScaleWiseAR`` (uses ``tokenizer``, ``backbone`` and
-            ``test_cfg['patch_nums']``).
+            ``sampling.patch_nums``).
         images (Tensor): (N, 3, H, W) float in [-1, 1].
         labels (Tensor): (N,) int64 class ids.
-        patch_nums: the schedule; default the generator's ``test_cfg``.
+        patch_nums: the schedule; default the generator's ``sampling.patch_nums``.
         mode (str): ``'chain'`` or ``'one_step'`` (see the module docstring).
         batch_size (int): images per forward.
 
@@ -85,7 +85,7 @@ def measure_exposure_bias(generator: nn.Module,
     if images.shape[0] != labels.shape[0] or images.shape[0] == 0:
         raise ValueError(f'need as many labels as images (and at least one), got '
                          f'{images.shape[0]} images and {labels.shape[0]} labels')
-    patch_nums = [int(pn) for pn in (patch_nums or generator.test_cfg['patch_nums'])]
+    patch_nums = [int(pn) for pn in (patch_nums or generator.sampling.patch_nums)]
     tokenizer, backbone = generator.tokenizer, generator.backbone
     device = next(backbone.parameters()).device
     selector = TokenSelector('argmax')

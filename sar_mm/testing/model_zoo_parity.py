@@ -32,7 +32,7 @@ from sar_mm.models.converters.flexvar import (FLEXVAE_RULES, FLEXVAR_RULES,
 from sar_mm.models.converters.var import VAR_RULES, VQVAE_RULES, convert_var_checkpoints
 from sar_mm.models.tokenizers import FlexVQVAE, MultiScaleVQVAE
 from sar_mm.models.tokenizers.residual_quantizer import phi_index_per_scale
-from sar_mm.models.utils import FLEXVAR_SAMPLED_SCALES, autoregressive_generate
+from sar_mm.models.utils import FLEXVAR_SAMPLED_SCALES, SamplingConfig, autoregressive_generate
 from sar_mm.utils.state_dict_conversion import Rule, convert_state_dict
 from .parity import (ParityRow, Tolerance, compare_close, compare_exact, load_reference,
                      sidecar_tolerance)
@@ -235,11 +235,12 @@ def check_flexvar_small(pt_path: PathLike) -> List[ParityRow]:
     max_pn = int(_ar_setting(calls, 'max_pn'))
 
     def sample(patch_nums: Sequence[int], cfg_schedule: str, **extras):
+        sampling = SamplingConfig(patch_nums=patch_nums, cfg=float(config['ar_cfg']),
+                                  cfg_schedule=cfg_schedule, top_k=top_k, top_p=top_p,
+                                  max_pn=max_pn, greedy_outside=FLEXVAR_SAMPLED_SCALES)
         return autoregressive_generate(
-            bb, tok, data['ar_label_B'], patch_nums, cfg=float(config['ar_cfg']),
-            cfg_schedule=cfg_schedule, top_k=top_k, top_p=top_p,
-            generator=torch.Generator().manual_seed(int(config['ar_seed'])), max_pn=max_pn,
-            greedy_outside=FLEXVAR_SAMPLED_SCALES, **extras)
+            bb, tok, data['ar_label_B'], sampling,
+            generator=torch.Generator().manual_seed(int(config['ar_seed'])), **extras)
 
     ar = sample(pns, 'flexvar', return_logits=True, return_scale_images=True)
     llamagen = sample(pns, 'llamagen')
@@ -297,10 +298,11 @@ def check_var_small(pt_path: PathLike) -> List[ParityRow]:
     idx = tok.img_to_idx(img, pns)
     images = tok.decode_idx(idx, pns, all_scales=True)  # K x (B, 3, H, W) in [-1, 1]
     config = sidecar['config']
+    sampling = SamplingConfig(patch_nums=pns, cfg=float(config['ar_cfg']), cfg_schedule='var',
+                              top_k=int(_ar_setting(sidecar.get('calls', {}), 'top_k')),
+                              top_p=_ar_setting(sidecar.get('calls', {}), 'top_p'))
     ar = autoregressive_generate(
-        bb, tok, data['ar_label_B'], pns, cfg=float(config['ar_cfg']), cfg_schedule='var',
-        top_k=int(_ar_setting(sidecar.get('calls', {}), 'top_k')),
-        top_p=_ar_setting(sidecar.get('calls', {}), 'top_p'),
+        bb, tok, data['ar_label_B'], sampling,
         generator=torch.Generator().manual_seed(int(config['ar_seed'])), return_logits=True)
     rows = [
         _state_dict_row('vqvae_state_dict', tok, data['vqvae_state_dict'], VQVAE_RULES,

@@ -20,7 +20,7 @@ import torch
 
 from sar_mm.models.generators import ScaleWiseAR
 from sar_mm.models.rollouts.base_rollout import teacher_forced_inputs
-from sar_mm.models.utils.sampling import cfg_strength
+from sar_mm.models.rollouts.rollout_guidance import SARRolloutGuidance
 from .parity import ParityRow, compare_close, compare_exact, load_reference, parse_tolerance
 from .sampling_parity import build_flexvar_pair
 
@@ -80,8 +80,8 @@ def check_sar_guided_rollout(pt_path: Union[str, Path]) -> List[ParityRow]:
     model = _sar_model(data)
     patch_nums, labels, drawn = list(data['patch_nums']), data['label_B'], data['drawn_idx_per_scale']
     K = len(patch_nums)
-    strengths = [cfg_strength('sar_rollout', float(data['rollout_cfg']), si, patch_nums)
-                 for si in range(K)]
+    guidance = SARRolloutGuidance(float(data['rollout_cfg']))
+    strengths = [guidance.strength(si, patch_nums) for si in range(K)]
 
     # the guided logits of every scale (the step itself only guides the scales it reads)
     replay = ReplayedDraws(drawn)

@@ -17,7 +17,7 @@ import torch
 from sar_mm.models.backbones import FlexVARTransformer
 from sar_mm.models.converters.flexvar import convert_flexvar_checkpoints
 from sar_mm.models.tokenizers import FlexVQVAE
-from sar_mm.models.utils import FLEXVAR_SAMPLED_SCALES, autoregressive_generate
+from sar_mm.models.utils import FLEXVAR_SAMPLED_SCALES, SamplingConfig, autoregressive_generate
 from .parity import ParityRow, compare_close, compare_exact, load_reference, parse_tolerance
 
 __all__ = ['build_flexvar_pair', 'check_flexvar_sampling']
@@ -57,12 +57,14 @@ def check_flexvar_sampling(pt_path: Union[str, Path]) -> List[ParityRow]:
         case = sidecar['cases'][name]
         if case.get('more_smooth'):
             raise ValueError(f'case {name}: more_smooth sampling is not implemented in sar_mm')
-        out = autoregressive_generate(
-            backbone, tokenizer, data['labels'], list(case['patch_nums']), cfg=float(case['cfg']),
+        sampling = SamplingConfig(
+            patch_nums=case['patch_nums'], cfg=float(case['cfg']),
             cfg_schedule='llamagen' if case['used_llamagen_cfg'] else 'flexvar',
-            top_k=int(case['top_k']), top_p=float(case['top_p']),
+            top_k=int(case['top_k']), top_p=float(case['top_p']), max_pn=int(case['max_pn']),
+            greedy_outside=FLEXVAR_SAMPLED_SCALES)
+        out = autoregressive_generate(
+            backbone, tokenizer, data['labels'], sampling,
             generator=torch.Generator().manual_seed(int(stored['seed'])),
-            max_pn=int(case['max_pn']), greedy_outside=FLEXVAR_SAMPLED_SCALES,
             return_logits='cfg_logits_per_scale' in stored)
         rows += [compare_exact(f'{name} idx_per_scale', out.idx_per_scale,
                                stored['idx_per_scale']),

@@ -37,7 +37,7 @@ def test_build_from_path_or_config(tiny):
     cfg = Config.fromfile(TINY)
     before = copy.deepcopy(cfg._cfg_dict.to_dict())
     generator = init_generator(cfg, cfg_options={'model.test_cfg.cfg': 0.5})
-    assert generator.test_cfg['cfg'] == 0.5 and tiny.test_cfg['cfg'] == cfg.model.test_cfg.cfg
+    assert generator.sampling.cfg == 0.5 and tiny.sampling.cfg == cfg.model.test_cfg.cfg
     assert cfg._cfg_dict.to_dict() == before  # the caller's config is left alone
     with pytest.raises(TypeError, match='file path or a Config'):
         init_generator(dict(model=cfg.model))
@@ -113,7 +113,7 @@ def test_sampling_is_deterministic(tiny):
 
 def test_scale_images_and_grid(tiny):
     images, scales = sample_images(tiny, [0, 9], seeds=[1, 2], return_scale_images=True)
-    pns = tiny.test_cfg['patch_nums']
+    pns = tiny.sampling.patch_nums
     side = pns[-1] * tiny.tokenizer.downsample
     assert [s.shape for s in scales] == [(2, pn * tiny.tokenizer.downsample,
                                           pn * tiny.tokenizer.downsample, 3) for pn in pns]
@@ -132,6 +132,22 @@ def test_sampling_argument_errors(tiny):
         sample_images(tiny, [num_classes + 1])
     with pytest.raises(ValueError, match='got 1 seeds for 2 labels'):
         sample_images(tiny, [1, 2], seeds=[3])
+    with pytest.raises(ValueError, match=r'test_cfg.top_p must be a number in \[0, 1\]'):
+        sample_images(tiny, [1, 2], top_p=1.5)
+    with pytest.raises(ValueError, match="'sar_rollout' is the guidance of SAR's training"):
+        sample_images(tiny, [1, 2], cfg_schedule='sar_rollout')
+    with pytest.raises(KeyError, match=r"unknown test_cfg keys \['temp'\]"):
+        sample_images(tiny, [1, 2], temp=1.0)
+
+
+def test_settings_per_call_as_keywords_or_as_one_object(tiny):
+    keywords = sample_images(tiny, [1, 2], seeds=[3, 4], cfg=0.0, cfg_schedule='llamagen',
+                             top_k=2, patch_nums=[1, 2])
+    settings = tiny.sampling.replace(cfg=0.0, cfg_schedule='llamagen', top_k=2,
+                                     patch_nums=[1, 2])
+    assert np.array_equal(keywords, sample_images(tiny, [1, 2], seeds=[3, 4], sampling=settings))
+    assert keywords.shape == (2, 4, 4, 3)  # last scale 2 x downsample 2
+    assert tiny.sampling.patch_nums == (1, 2, 4)  # the generator keeps its own settings
 
 
 def test_converted_release_reproduces_the_official_sample(reference_dir, tmp_path):

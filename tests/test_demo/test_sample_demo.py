@@ -45,3 +45,14 @@ def test_checkpoint_grid_equals_the_api(demo, tmp_path):
                       '1.5', '--seed', '10', '--out', str(out)]) == 0
     expected = image_grid(sample_images(generator, [4, 5], seeds=[10, 11], cfg=1.5))
     assert np.array_equal(read_png(out), expected)
+
+
+def test_bad_setting_is_refused_naming_it(demo, tmp_path):
+    out = tmp_path / 'grid.png'
+    with pytest.raises(ValueError,
+                       match=r'test_cfg.top_p must be a number in \[0, 1\] \(0 disables\), got 1.5'):
+        demo.main([str(TINY), 'none', '--labels', '1', '--top-p', '1.5', '--out', str(out)])
+    assert not out.exists()
+    with pytest.raises(ValueError, match="'sar_rollout' is the guidance of SAR's training"):
+        demo.main([str(TINY), 'none', '--labels', '1', '--out', str(out), '--cfg-options',
+                   'model.test_cfg.cfg_schedule=sar_rollout'])

@@ -6,7 +6,7 @@ import torch.nn.functional as F
 from sar_mm.evaluation.exposure_bias import (format_exposure_bias_table, measure_exposure_bias,
                                              plot_exposure_bias)
 from sar_mm.models.generators import ScaleWiseAR
-from sar_mm.models.utils.ar_generation import autoregressive_generate
+from sar_mm.models.utils import SamplingConfig, autoregressive_generate
 
 PATCH_NUMS = (1, 2, 3, 4)
 
@@ -74,8 +74,9 @@ def test_chain_is_greedy_kv_cached_generation(setup):
     with torch.no_grad():
         gt = model.tokenizer.img_to_idx(images, PATCH_NUMS)
         # cfg 0: the guided logits are the conditional ones
-        gen = autoregressive_generate(model.backbone, model.tokenizer, labels, PATCH_NUMS,
-                                      cfg=0.0, greedy=True, return_logits=True)
+        gen = autoregressive_generate(model.backbone, model.tokenizer, labels,
+                                      SamplingConfig(patch_nums=PATCH_NUMS, cfg=0.0, greedy=True),
+                                      return_logits=True)
     model.backbone.train()
     for k in range(len(PATCH_NUMS)):
         acc = 100 * (gen.idx_per_scale[k] == gt[k]).float().mean().item()

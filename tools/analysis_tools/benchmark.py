@@ -41,6 +41,7 @@ every number.
 """
 import argparse
 import contextlib
+import dataclasses
 import json
 import os
 import platform
@@ -209,14 +210,15 @@ def bench_sample(model, args, device, patch_nums, peak_flops) -> Dict:
 
     def sample() -> None:
         # the sampler's own precision switch: an outer autocast would be turned off
-        # by test_cfg.precision (fp32 by default)
+        # by the model's numerics.precision (test_cfg.precision, fp32 by default)
         model.generate(labels, generator=generator, precision=args.dtype)
 
     stats, peak = _timed(sample, args, device)
     flops = sampling_flops(transformer_dims(model.backbone), patch_nums)
     vae = vq16_dims(model.tokenizer)
     flops = None if vae is None else B * (flops + vq16_decode_flops(vae, patch_nums[-1]))
-    test_cfg = {k: v for k, v in model.test_cfg.items() if k != 'patch_nums'}
+    test_cfg = dict(dataclasses.asdict(model.sampling), **dataclasses.asdict(model.numerics))
+    del test_cfg['patch_nums']
     test_cfg['precision'] = args.dtype
     return dict(sample=_phase(stats, peak, flops, peak_flops, B, test_cfg=test_cfg))
 
@@ -274,7 +276,7 @@ def run(args: argparse.Namespace) -> Dict:
         cfg.merge_from_dict(args.cfg_options)
     torch.manual_seed(args.seed)
     model = MODELS.build(cfg.model).to(device)
-    patch_nums = list(model.test_cfg['patch_nums'])
+    patch_nums = list(model.sampling.patch_nums)
     image_size = patch_nums[-1] * model.tokenizer.downsample
 
     peak_flops = matmul_flops_per_s(DTYPES[args.dtype], device, args.peak_size)

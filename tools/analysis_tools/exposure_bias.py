@@ -91,7 +91,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     generator = init_generator(cfg, args.checkpoint, device=args.device,
                                trust_checkpoint=args.trust_checkpoint)
     images, labels = load_images(cfg, args.num_images, args.seed)
-    print_log(f'measuring on {len(images)} images, schedule {generator.test_cfg["patch_nums"]}',
+    print_log(f'measuring on {len(images)} images, schedule {list(generator.sampling.patch_nums)}',
               logger='current')
     results = {mode: measure_exposure_bias(generator, images, labels, mode=mode,
                                            batch_size=args.batch_size)

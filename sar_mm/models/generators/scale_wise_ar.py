@@ -1,5 +1,4 @@
 """The one generator class of sar_mm: VAR, FlexVAR and SAR differ only by config."""
-import copy
 from typing import Dict, List, Optional, Sequence, Union
 
 import torch
@@ -8,33 +7,16 @@ from mmengine.logging import print_log
 from mmengine.model import BaseModel
 
 from sar_mm.registry import BACKBONES, LOSSES, MODELS, ROLLOUTS, TASK_UTILS, TOKENIZERS
-from sar_mm.utils.precision import (allow_tf32, log_precision_once, parse_precision,
-                                    resolve_precision)
+from sar_mm.utils.precision import allow_tf32, log_precision_once, resolve_precision
 from ..data_preprocessors import build_data_preprocessor
 from ..rollouts.base_rollout import teacher_forced_inputs
 from ..rollouts.rollout_output import RolloutOutput
 from ..utils.ar_generation import autoregressive_generate
-from ..utils.sampling import CFG_SCHEDULES
-from ..utils.scale_schedule import CANONICAL_PATCH_NUMS
+from ..utils.sampling_config import SamplingConfig, SamplingNumerics, split_test_cfg
 
 __all__ = [
-    'ScaleWiseAR', 'to_uint8_images', 'DEFAULT_TEST_CFG', 'EVAL_PROTOCOLS', 'check_class_labels',
-    'protocol_test_cfg', 'resolve_batch_invariant'
+    'ScaleWiseAR', 'to_uint8_images', 'EVAL_PROTOCOLS', 'check_class_labels', 'protocol_test_cfg'
 ]
-
-#: Sampling settings used when ``test_cfg`` leaves a key out (VAR's FID recipe).
-DEFAULT_TEST_CFG = dict(
-    patch_nums=CANONICAL_PATCH_NUMS,
-    cfg=1.5,
-    cfg_schedule='var',
-    top_k=900,
-    top_p=0.96,
-    max_pn=None,
-    greedy_outside=None,
-    batch_invariant=True,
-    precision='fp32',
-    tf32=False,
-)
 
 #: ``test_cfg`` values of the two FID sampling protocols on CUDA
 #: (docs/evaluation_protocols.md): sar_mm's exact per-seed sampling, and the
@@ -43,29 +25,6 @@ EVAL_PROTOCOLS = dict(
     exact=dict(precision='fp32', tf32=False, batch_invariant=True),
     official=dict(precision='fp16', tf32=True, batch_invariant=False),
 )
-
-
-def resolve_batch_invariant(value: Union[bool, str], device_type: str) -> bool:
-    """``test_cfg.batch_invariant`` on ``device_type``: ``'auto'`` is False on CUDA only.
-
-    Args:
-        value (bool | str): ``True``, ``False`` or ``'auto'``.
-        device_type (str): e.g. ``'cpu'`` or ``'cuda'``.
-
-    Raises:
-        ValueError: on any other value.
-    """
-    if isinstance(value, bool):
-        return value
-    if value == 'auto':
-        return device_type != 'cuda'
-    raise ValueError(f"test_cfg.batch_invariant must be True, False or 'auto', got {value!r}")
-
-
-def _check_tf32(value: bool) -> bool:
-    if not isinstance(value, bool):
-        raise ValueError(f'test_cfg.tf32 must be True or False, got {value!r}')
-    return value
 
 
 def protocol_test_cfg(protocol: str, device_type: str) -> dict:
@@ -172,7 +131,10 @@ class ScaleWiseAR(BaseModel):
     state-dict prefixes ``tokenizer.`` and ``backbone.``), ``rollout`` and
     ``scale_schedule`` (plain objects with RNG ``state_dict()``), the loss module
     (config key ``loss``, attribute ``loss_module``, because ``loss`` is the
-    method of the ``'loss'`` mode) and the data preprocessor.
+    method of the ``'loss'`` mode) and the data preprocessor. The parsed
+    ``test_cfg`` is :attr:`sampling` (:class:`~sar_mm.models.utils.SamplingConfig`)
+    and :attr:`numerics` (:class:`~sar_mm.models.utils.SamplingNumerics`), both
+    frozen: assign e.g. ``model.sampling.replace(cfg=2.0)`` to change one.
 
     Args:
         tokenizer (dict | nn.Module): a ``BaseMultiScaleTokenizer`` (``TOKENIZERS``);
@@ -184,20 +146,17 @@ class ScaleWiseAR(BaseModel):
             ``FixedScaleSchedule`` (the canonical 10 scales).
         data_preprocessor (dict | nn.Module, optional): default
             ``GeneratorDataPreprocessor``.
-        test_cfg (dict, optional): sampling settings, keys of
-            :data:`DEFAULT_TEST_CFG`: ``patch_nums``, ``cfg``, ``cfg_schedule``
-            (``'var' | 'flexvar' | 'llamagen' | 'sar_rollout'``), ``top_k``,
-            ``top_p``, ``max_pn``, ``greedy_outside``, ``batch_invariant``
-            (``True``, ``False`` or ``'auto'``: False on CUDA, True elsewhere,
-            :func:`resolve_batch_invariant`), ``precision`` (``'fp32'`` by
-            default, for exact per-seed results; ``'auto'`` or a dtype name
-            autocasts, see :func:`sar_mm.utils.precision.resolve_precision`),
-            ``tf32`` (CUDA TF32 matmuls and convolutions on or off while
-            sampling, whatever the process-wide flags; off by default).
-            Missing keys take the defaults; unknown keys raise. The protocol
-            of a run is these independent keys rather than one ``protocol``
-            key: each states one thing that changes the samples, a config
-            shows what runs and any one can be overridden alone;
+        test_cfg (dict, optional): sampling settings, parsed once into
+            :attr:`sampling` (:class:`~sar_mm.models.utils.SamplingConfig`,
+            what is drawn: ``patch_nums``, ``cfg``, ``cfg_schedule``,
+            ``top_k``, ``top_p``, ``max_pn``, ``greedy_outside``, ``greedy``)
+            and :attr:`numerics` (:class:`~sar_mm.models.utils.SamplingNumerics`,
+            how it runs: ``precision``, ``tf32``, ``batch_invariant``). Missing
+            keys take the defaults (VAR's FID recipe, exact fp32 numerics);
+            unknown keys and bad values raise here. The protocol of a run is
+            the independent numerics keys rather than one ``protocol`` key:
+            each states one thing that changes the samples, a config shows
+            what runs and any one can be overridden alone;
             :data:`EVAL_PROTOCOLS` names the two combinations that matter
             (``tools/test.py --protocol exact|official``).
         init_cfg (dict, optional): MMEngine init config.
@@ -221,24 +180,8 @@ class ScaleWiseAR(BaseModel):
         self.loss_module = _build(loss or dict(type='ScaleCrossEntropyLoss'), LOSSES)
         self.scale_schedule = _build(scale_schedule or dict(type='FixedScaleSchedule'),
                                      TASK_UTILS)
-        self.test_cfg = self._merge_test_cfg(test_cfg)
-
-    @staticmethod
-    def _merge_test_cfg(test_cfg: Optional[dict]) -> dict:
-        merged = copy.deepcopy(DEFAULT_TEST_CFG)
-        unknown = set(test_cfg or {}) - set(merged)
-        if unknown:
-            raise KeyError(f'unknown test_cfg keys {sorted(unknown)}; expected {sorted(merged)}')
-        merged.update(test_cfg or {})
-        if merged['cfg_schedule'] not in CFG_SCHEDULES:
-            raise ValueError(f'test_cfg.cfg_schedule must be one of {CFG_SCHEDULES}, '
-                             f'got {merged["cfg_schedule"]!r}')
-        merged['patch_nums'] = [int(pn) for pn in merged['patch_nums']]
-        # bad values fail at build time, not when sampling starts
-        parse_precision(merged['precision'])
-        resolve_batch_invariant(merged['batch_invariant'], 'cpu')
-        _check_tf32(merged['tf32'])
-        return merged
+        self.sampling = SamplingConfig.from_test_cfg(test_cfg)
+        self.numerics = SamplingNumerics.from_test_cfg(test_cfg)
 
     # --- modes ---------------------------------------------------------------------------
     def forward(self, inputs: Optional[torch.Tensor], data_samples: Optional[dict] = None,
@@ -329,16 +272,16 @@ class ScaleWiseAR(BaseModel):
                                                   data_samples.get('latents')))
 
     def _forward(self, inputs: torch.Tensor, data_samples: dict) -> torch.Tensor:
-        """Teacher-forced logits (B, L, V) on ``test_cfg.patch_nums`` (no rollout)."""
+        """Teacher-forced logits (B, L, V) on ``sampling.patch_nums`` (no rollout)."""
         check_class_labels(data_samples['labels'], self.backbone.num_classes,
                            allow_unconditional=False)
-        patch_nums = self.test_cfg['patch_nums']
+        patch_nums = list(self.sampling.patch_nums)
         idx_list = self._tokenize(inputs, patch_nums)
         x_BLCv = teacher_forced_inputs(self.tokenizer, idx_list, patch_nums)  # (B, L-1, Cvae)
         return self.backbone(data_samples['labels'], x_BLCv, patch_nums)
 
     def predict(self, inputs: Optional[torch.Tensor], data_samples: dict) -> List[dict]:
-        """Generate one image per label with ``test_cfg``.
+        """Generate one image per label with :attr:`sampling` and :attr:`numerics`.
 
         Args:
             inputs: ignored (class-label sampling has no images).
@@ -366,59 +309,49 @@ class ScaleWiseAR(BaseModel):
                  labels: torch.Tensor,
                  seeds: Optional[Union[torch.Tensor, Sequence[int]]] = None,
                  generator: Optional[torch.Generator] = None,
-                 patch_nums: Optional[Sequence[int]] = None,
-                 cfg: Optional[float] = None,
-                 cfg_schedule: Optional[str] = None,
-                 top_k: Optional[int] = None,
-                 top_p: Optional[float] = None,
-                 max_pn: Optional[int] = None,
-                 greedy_outside: Optional[Sequence[int]] = None,
-                 precision: Optional[str] = None,
-                 batch_invariant: Optional[Union[bool, str]] = None,
-                 tf32: Optional[bool] = None,
-                 return_scale_images: bool = False) -> dict:
-        """Sample images for ``labels`` (keyword overrides of ``test_cfg``).
+                 sampling: Optional[SamplingConfig] = None,
+                 return_scale_images: bool = False,
+                 **overrides) -> dict:
+        """Sample images for ``labels``.
 
         With ``seeds``, each sample draws from its own generator (see the class
         docstring for ``batch_invariant``); otherwise the batch is drawn at once from
         ``generator`` (or the global RNG). The backbone runs in eval mode (no
         drop-path) and its mode is restored afterwards; the TF32 flags
-        (``test_cfg.tf32``) are set for the call and restored afterwards.
+        (``numerics.tf32``) are set for the call and restored afterwards.
 
         Args:
             labels (Tensor): (B,) int64 class ids.
             seeds: (B,) per-sample seeds, or ``None``.
             generator (torch.Generator, optional): used when ``seeds`` is ``None``.
+            sampling (SamplingConfig, optional): the recipe instead of :attr:`sampling`.
             return_scale_images (bool): also decode every scale.
+            **overrides: ``test_cfg`` keys for this call, e.g. ``cfg=2.0,
+                top_k=1, precision='bf16'``: recipe keys update ``sampling``,
+                numerics keys update :attr:`numerics` (checked like
+                ``test_cfg``; unknown keys raise).
 
         Returns:
             dict: ``images`` uint8 (B, 3, H, W); ``idx_per_scale`` list of
             (B, pn ** 2); ``scale_images`` list of uint8 (B, 3, h, w) per scale
             or ``None``.
         """
+        recipe_overrides, numerics_overrides = split_test_cfg(overrides)
+        sampling = (sampling or self.sampling).replace(**recipe_overrides)
+        numerics = self.numerics.replace(**numerics_overrides)
         device = next(self.backbone.parameters()).device
         labels = torch.as_tensor(labels, device=device).view(-1)
         check_class_labels(labels, self.backbone.num_classes, allow_unconditional=True)
         labels = labels.long()
-        settings = dict(self.test_cfg)
-        for key, value in (('patch_nums', patch_nums), ('cfg', cfg),
-                           ('cfg_schedule', cfg_schedule), ('top_k', top_k), ('top_p', top_p),
-                           ('max_pn', max_pn), ('greedy_outside', greedy_outside),
-                           ('precision', precision), ('batch_invariant', batch_invariant),
-                           ('tf32', tf32)):
-            if value is not None:
-                settings[key] = value
-        settings['patch_nums'] = [int(pn) for pn in settings['patch_nums']]
-        batch_invariant = resolve_batch_invariant(settings.pop('batch_invariant'), device.type)
-        use_tf32 = _check_tf32(settings.pop('tf32'))
-        chosen = resolve_precision(settings.pop('precision'), device.type)
+        batch_invariant = numerics.batch_invariant_on(device.type)
+        chosen = resolve_precision(numerics.precision, device.type)
         log_precision_once(chosen)
 
         def run(label_rows: torch.Tensor, gen: Optional[torch.Generator]):
-            with chosen.autocast(), allow_tf32(use_tf32):
+            with chosen.autocast(), allow_tf32(numerics.tf32):
                 return autoregressive_generate(
-                    self.backbone, self.tokenizer, label_rows, generator=gen,
-                    return_scale_images=return_scale_images, **settings)
+                    self.backbone, self.tokenizer, label_rows, sampling, generator=gen,
+                    return_scale_images=return_scale_images)
 
         was_training = self.backbone.training
         self.backbone.eval()

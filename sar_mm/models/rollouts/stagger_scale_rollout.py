@@ -5,8 +5,8 @@ import torch
 import torch.nn as nn
 
 from sar_mm.registry import ROLLOUTS
-from ..utils.sampling import cfg_strength, mix_cfg_logits
 from .base_rollout import BaseRollout, teacher_forced_inputs
+from .rollout_guidance import SARRolloutGuidance
 from .rollout_output import RolloutOutput, scale_slices
 from .token_selector import TokenSelector
 
@@ -130,8 +130,8 @@ class StaggerScaleRollout(BaseRollout):
                 continue
             logits = logits_cond[:, sl]  # (B, pn**2, V)
             if logits_uncond is not None:
-                t = cfg_strength('sar_rollout', self.rollout_cfg, si, patch_nums)
-                logits = mix_cfg_logits(logits, logits_uncond[:, sl], t, 'sar_rollout')
+                logits = SARRolloutGuidance(self.rollout_cfg).guide(
+                    logits, logits_uncond[:, sl], si, patch_nums)
             tokens.append(self.selector(logits))
         return tokens
 

@@ -1,13 +1,15 @@
-"""Pure helpers of the models: sampling maths, the shared sampling loop, scale schedules."""
+"""Pure helpers of the models: sampling maths and settings, the shared sampling loop,
+scale schedules."""
 from .ar_generation import FLEXVAR_SAMPLED_SCALES, ARGenerationOutput, autoregressive_generate
-from .sampling import (CFG_SCHEDULES, cfg_strength, greedy_from_logits, mix_cfg_logits,
-                       sample_from_logits, top_k_top_p_filter)
+from .cfg_schedule import CFGSchedule, var_guidance
+from .sampling import greedy_from_logits, sample_from_logits, top_k_top_p_filter
+from .sampling_config import SamplingConfig, SamplingNumerics, split_test_cfg
 from .scale_schedule import (CANONICAL_PATCH_NUMS, FixedScaleSchedule, FlexVARRandomScaleSchedule,
                              draw_flexvar_schedule)
 
 __all__ = [
-    'FLEXVAR_SAMPLED_SCALES', 'ARGenerationOutput', 'autoregressive_generate', 'CFG_SCHEDULES',
-    'cfg_strength', 'greedy_from_logits', 'mix_cfg_logits', 'sample_from_logits',
-    'top_k_top_p_filter', 'CANONICAL_PATCH_NUMS', 'FixedScaleSchedule',
-    'FlexVARRandomScaleSchedule', 'draw_flexvar_schedule'
+    'FLEXVAR_SAMPLED_SCALES', 'ARGenerationOutput', 'autoregressive_generate', 'CFGSchedule',
+    'var_guidance', 'greedy_from_logits', 'sample_from_logits', 'top_k_top_p_filter',
+    'SamplingConfig', 'SamplingNumerics', 'split_test_cfg', 'CANONICAL_PATCH_NUMS',
+    'FixedScaleSchedule', 'FlexVARRandomScaleSchedule', 'draw_flexvar_schedule'
 ]

@@ -12,7 +12,8 @@ from typing import List, Optional, Sequence, Union
 
 import torch
 
-from .sampling import cfg_strength, greedy_from_logits, mix_cfg_logits, sample_from_logits
+from .sampling import greedy_from_logits, sample_from_logits
+from .sampling_config import SamplingConfig
 
 __all__ = ['FLEXVAR_SAMPLED_SCALES', 'ARGenerationOutput', 'autoregressive_generate']
 
@@ -45,50 +46,36 @@ class ARGenerationOutput:
 def autoregressive_generate(backbone: torch.nn.Module,
                             tokenizer: torch.nn.Module,
                             label_B: torch.Tensor,
-                            patch_nums: Sequence[int],
-                            cfg: float = 1.5,
-                            cfg_schedule: str = 'var',
-                            top_k: int = 0,
-                            top_p: float = 0.0,
+                            sampling: SamplingConfig,
                             generator: Union[None, torch.Generator,
                                              Sequence[torch.Generator]] = None,
-                            max_pn: Optional[int] = None,
-                            greedy_outside: Optional[Sequence[int]] = None,
-                            greedy: bool = False,
                             return_logits: bool = False,
                             return_scale_images: bool = False) -> ARGenerationOutput:
     """Sample token maps scale by scale with a KV cache, then decode them.
 
-    For every scale ``si`` of ``patch_nums``: run the block through the cached
-    backbone on the ``[cond; uncond]`` batch, mix the two halves with
-    :func:`~sar_mm.models.utils.sampling.mix_cfg_logits` at strength
-    :func:`~sar_mm.models.utils.sampling.cfg_strength`, draw tokens, and embed
-    the tokenizer's next-scale input for both halves.
+    For every scale ``si`` of ``sampling.patch_nums``: run the block through
+    the cached backbone on the ``[cond; uncond]`` batch, mix the two halves with
+    ``sampling.guidance`` (:class:`~sar_mm.models.utils.cfg_schedule.CFGSchedule`),
+    draw tokens, and embed the tokenizer's next-scale input for both halves.
 
     Args:
         backbone: a ``BaseScaleTransformer`` in eval mode.
         tokenizer: a ``BaseMultiScaleTokenizer``.
         label_B (Tensor): (B,) int64 class ids; ``num_classes`` is unconditional.
-        patch_nums: the schedule to generate (any schedule the backbone accepts).
-        cfg (float): guidance scale.
-        cfg_schedule (str): ``'var'``, ``'flexvar'``, ``'llamagen'`` or ``'sar_rollout'``.
-        top_k (int): top-k of the sampler, ``0`` disables.
-        top_p (float): nucleus mass of the sampler, ``0`` disables.
+        sampling (SamplingConfig): the schedule (any the backbone accepts),
+            guidance and sampler settings.
         generator: RNG for the draws, on the device of the backbone: one
             generator for the batch, or one per row (see
             :func:`~sar_mm.models.utils.sampling.sample_from_logits`).
-        max_pn (int, optional): scales larger than this are drawn with
-            ``top_k=1`` (and, for ``'flexvar'``, get the full ``cfg``).
-        greedy_outside (sequence of int, optional): scales outside this set are
-            drawn with ``top_k=1``; FlexVAR uses :data:`FLEXVAR_SAMPLED_SCALES`.
-            ``None`` samples every scale alike.
-        greedy (bool): take the arg-max everywhere instead of sampling (no RNG).
         return_logits (bool): keep the guided logits of every scale.
         return_scale_images (bool): also decode every scale's map separately.
 
     Returns:
         ARGenerationOutput: token maps, final image and the optional extras.
     """
+    patch_nums, guidance = list(sampling.patch_nums), sampling.guidance
+    top_k, top_p, max_pn = sampling.top_k, sampling.top_p, sampling.max_pn
+    greedy_outside, greedy = sampling.greedy_outside, sampling.greedy
     B = label_B.shape[0]
     num_classes = backbone.num_classes
     labels_2B = torch.cat((label_B, torch.full_like(label_B, num_classes)))  # (2B,)
@@ -101,8 +88,7 @@ def autoregressive_generate(backbone: torch.nn.Module,
     try:
         for si, pn in enumerate(patch_nums):
             logits_2BlV = backbone.ar_step(x_BlC, labels_2B)  # (2B, pn*pn, V)
-            t = cfg_strength(cfg_schedule, cfg, si, patch_nums, max_pn)
-            logits_BlV = mix_cfg_logits(logits_2BlV[:B], logits_2BlV[B:], t, cfg_schedule)
+            logits_BlV = guidance.guide(logits_2BlV[:B], logits_2BlV[B:], si, patch_nums)
             if return_logits:
                 logits_per_scale.append(logits_BlV)
             if greedy:

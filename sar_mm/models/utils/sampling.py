@@ -2,28 +2,15 @@
 
 Implements the sampler of VAR/FlexVAR (``models/helpers.py:
 sample_with_top_k_top_p_``) without its in-place mutation of the logits
-(docs/method.md §7.25), classifier-free guidance mixing and the per-scale
-guidance ramps of VAR, FlexVAR, LlamaGen and SAR's rollout (docs/method.md
-§2.2, §5, §7.7 and §7.19).
+(docs/method.md §5.3 and §7.25). Guidance lives in
+:class:`~sar_mm.models.utils.cfg_schedule.CFGSchedule`.
 """
 import math
-from typing import Optional, Sequence, Union
+from typing import Sequence, Union
 
 import torch
 
-__all__ = [
-    'CFG_SCHEDULES', 'top_k_top_p_filter', 'cfg_strength', 'mix_cfg_logits',
-    'sample_from_logits', 'greedy_from_logits'
-]
-
-#: Names accepted by :func:`cfg_strength` and :func:`mix_cfg_logits`.
-#: ``var``: ``t = cfg * si / (K - 1)`` (VAR).
-#: ``flexvar``: ``t = cfg * si / min(K - 1, 9)``, and ``t = cfg`` when ``pn > max_pn``
-#: (FlexVAR ``autoregressive_infer_cfg``, ``used_llamagen_cfg=False``).
-#: ``llamagen``: constant ``t = cfg`` mixed as ``uncond + t (cond - uncond)``
-#: (FlexVAR ``used_llamagen_cfg=True``).
-#: ``sar_rollout``: ``t = cfg * (1 + si / (K - 1)) / 2`` (SAR's rollout, docs/method.md §2.2).
-CFG_SCHEDULES = ('var', 'flexvar', 'llamagen', 'sar_rollout')
+__all__ = ['top_k_top_p_filter', 'sample_from_logits', 'greedy_from_logits']
 
 
 def top_k_top_p_filter(logits: torch.Tensor, top_k: int = 0, top_p: float = 0.0) -> torch.Tensor:
@@ -55,58 +42,6 @@ def top_k_top_p_filter(logits: torch.Tensor, top_k: int = 0, top_p: float = 0.0)
         remove = remove_sorted.scatter(sorted_idx.ndim - 1, sorted_idx, remove_sorted)
         out = out.masked_fill(remove, -math.inf)
     return out
-
-
-def cfg_strength(schedule: str, cfg: float, si: int, patch_nums: Sequence[int],
-                 max_pn: Optional[int] = None) -> float:
-    """Guidance strength ``t`` at scale index ``si`` (docs/method.md §5.2, §7.7).
-
-    Args:
-        schedule (str): one of :data:`CFG_SCHEDULES`.
-        cfg (float): the configured guidance scale.
-        si (int): index of the scale in ``patch_nums``.
-        patch_nums: the schedule, ``K = len(patch_nums)``.
-        max_pn (int, optional): ``flexvar`` only: scales above it use ``t = cfg``.
-
-    Returns:
-        float: ``t``; mix with :func:`mix_cfg_logits` of the same ``schedule``.
-    """
-    num_steps = len(patch_nums) - 1
-    if schedule == 'var':
-        return cfg * si / num_steps if num_steps > 0 else 0.0
-    if schedule == 'flexvar':
-        if max_pn is not None and patch_nums[si] > max_pn:
-            return cfg
-        return cfg * si / min(num_steps, 9) if num_steps > 0 else 0.0
-    if schedule == 'llamagen':
-        return cfg
-    if schedule == 'sar_rollout':
-        return cfg * 0.5 * (1 + (si / num_steps if num_steps > 0 else 0.0))
-    raise ValueError(f'unknown cfg schedule {schedule!r}; expected one of {CFG_SCHEDULES}')
-
-
-def mix_cfg_logits(logits_cond: torch.Tensor, logits_uncond: torch.Tensor, t: float,
-                   schedule: str = 'var') -> torch.Tensor:
-    """Classifier-free guidance on a pair of logits.
-
-    ``llamagen``: ``uncond + t * (cond - uncond)``; every other schedule uses the
-    VAR form ``(1 + t) * cond - t * uncond``. Both orders of operations follow the
-    official code so that results match to the last bit.
-
-    Args:
-        logits_cond (Tensor): (B, l, V) conditional logits.
-        logits_uncond (Tensor): (B, l, V) unconditional logits.
-        t (float): strength from :func:`cfg_strength`.
-        schedule (str): one of :data:`CFG_SCHEDULES`.
-
-    Returns:
-        Tensor: (B, l, V) guided logits.
-    """
-    if schedule not in CFG_SCHEDULES:
-        raise ValueError(f'unknown cfg schedule {schedule!r}; expected one of {CFG_SCHEDULES}')
-    if schedule == 'llamagen':
-        return logits_uncond + (logits_cond - logits_uncond) * t
-    return (1 + t) * logits_cond - t * logits_uncond
 
 
 def sample_from_logits(logits: torch.Tensor, top_k: int = 0, top_p: float = 0.0,

@@ -6,8 +6,8 @@ from mmengine.logging import MMLogger
 from mmengine.optim import OptimWrapper
 
 from sar_mm.models.generators import ScaleWiseAR, to_uint8_images
-from sar_mm.models.generators.scale_wise_ar import (EVAL_PROTOCOLS, protocol_test_cfg,
-                                                    resolve_batch_invariant)
+from sar_mm.models.generators.scale_wise_ar import EVAL_PROTOCOLS, protocol_test_cfg
+from sar_mm.models.utils import SamplingConfig, SamplingNumerics
 from sar_mm.registry import MODELS
 from sar_mm.utils.precision import resolve_precision
 
@@ -111,7 +111,7 @@ def test_batched_sampling_uses_one_random_stream_per_seed():
     model = build().eval()
     labels, seeds = torch.tensor([1, 2, 3]), [7, 8, 9]
     per_sample = model.generate(labels, seeds=seeds)
-    model.test_cfg['batch_invariant'] = False
+    model.numerics = model.numerics.replace(batch_invariant=False)
     batched = model.generate(labels, seeds=seeds)
     for a, b in zip(per_sample['idx_per_scale'], batched['idx_per_scale']):
         assert torch.equal(a, b)
@@ -167,7 +167,7 @@ def test_sampling_precision_is_fp32_by_default_and_autocasts_on_request():
     seen = []
     model.backbone.head.register_forward_hook(lambda mod, inp, out: seen.append(out.dtype))
     fp32 = model.generate(torch.tensor([1, 2]), seeds=[3, 4])
-    assert set(seen) == {torch.float32} and model.test_cfg['precision'] == 'fp32'
+    assert set(seen) == {torch.float32} and model.numerics.precision == 'fp32'
     seen.clear()
     bf16 = model.generate(torch.tensor([1, 2]), seeds=[3, 4], precision='bf16')
     assert set(seen) == {torch.bfloat16}
@@ -179,19 +179,42 @@ def test_sampling_precision_is_fp32_by_default_and_autocasts_on_request():
         build(test_cfg=dict(patch_nums=PATCH_NUMS, precision='half'))
 
 
-def test_batch_invariant_auto_resolves_per_device_and_bad_values_fail():
-    assert resolve_batch_invariant('auto', 'cpu') is True
-    assert resolve_batch_invariant('auto', 'cuda') is False
-    for device_type in ('cpu', 'cuda'):
-        assert resolve_batch_invariant(True, device_type) is True
-        assert resolve_batch_invariant(False, device_type) is False
+def test_bad_test_cfg_values_fail_at_build_time():
     for bad in ('Auto', 'yes', 1, 0, None):
         with pytest.raises(ValueError, match="True, False or 'auto'"):
-            resolve_batch_invariant(bad, 'cuda')
-    with pytest.raises(ValueError, match="True, False or 'auto'"):
-        build(test_cfg=dict(patch_nums=PATCH_NUMS, batch_invariant='sometimes'))
+            build(test_cfg=dict(patch_nums=PATCH_NUMS, batch_invariant=bad))
     with pytest.raises(ValueError, match='tf32 must be True or False'):
         build(test_cfg=dict(patch_nums=PATCH_NUMS, tf32='on'))
+    with pytest.raises(ValueError, match='test_cfg.top_p must be a number in'):
+        build(test_cfg=dict(patch_nums=PATCH_NUMS, top_p=95))
+    with pytest.raises(ValueError, match="'sar_rollout' is the guidance of SAR's training"):
+        build(test_cfg=dict(patch_nums=PATCH_NUMS, cfg_schedule='sar_rollout'))
+
+
+def test_test_cfg_becomes_the_sampling_and_numerics_objects():
+    model = build(test_cfg=dict(patch_nums=PATCH_NUMS, cfg=2, cfg_schedule='flexvar', top_k=16,
+                                top_p=0.9, precision='bf16', batch_invariant='auto'))
+    assert model.sampling == SamplingConfig(patch_nums=tuple(PATCH_NUMS), cfg=2.0,
+                                            cfg_schedule='flexvar', top_k=16, top_p=0.9)
+    assert model.numerics == SamplingNumerics(precision='bf16', batch_invariant='auto')
+
+
+def test_per_call_overrides_go_through_the_settings_objects():
+    model = build().eval()
+    labels, seeds = torch.tensor([1, 2]), [3, 4]
+    overridden = model.generate(labels, seeds=seeds, cfg=0.5, top_k=1)
+    given = model.generate(labels, seeds=seeds, sampling=model.sampling.replace(cfg=0.5, top_k=1))
+    assert torch.equal(overridden['images'], given['images'])
+    assert model.sampling.cfg == 2.0 and model.sampling.top_k == 16  # the model keeps its own
+    # top-k 1 draws the arg-max: the seed no longer matters
+    other_seeds = model.generate(labels, seeds=[5, 6], cfg=0.5, top_k=1)
+    assert torch.equal(overridden['images'], other_seeds['images'])
+    with pytest.raises(ValueError, match='test_cfg.top_k must be an int >= 0'):
+        model.generate(labels, seeds=seeds, top_k=-1)
+    with pytest.raises(ValueError, match="'sar_rollout' is the guidance of SAR's training"):
+        model.generate(labels, seeds=seeds, cfg_schedule='sar_rollout')
+    with pytest.raises(KeyError, match=r"unknown test_cfg keys \['temperature'\]"):
+        model.generate(labels, seeds=seeds, temperature=0.9)
 
 
 def test_auto_batch_invariance_runs_one_sample_at_a_time_on_cpu():

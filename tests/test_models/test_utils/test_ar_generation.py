@@ -4,8 +4,8 @@ import torch
 
 from sar_mm.models.backbones import FlexVARTransformer
 from sar_mm.models.tokenizers import FlexVQVAE
-from sar_mm.models.utils import (FLEXVAR_SAMPLED_SCALES, autoregressive_generate,
-                                 greedy_from_logits)
+from sar_mm.models.utils import (FLEXVAR_SAMPLED_SCALES, SamplingConfig,
+                                 autoregressive_generate, greedy_from_logits)
 
 
 @pytest.fixture(scope='module')
@@ -15,14 +15,15 @@ def ref(flexvar_small):
                 tok=flexvar_small['tokenizer'])
 
 
-def official_flexvar_sampling(ref, patch_nums, cfg_schedule, **kwargs):
+def official_flexvar_sampling(ref, patch_nums, greedy=False, **kwargs):
     """``autoregressive_infer_cfg(top_k=1, top_p=0, max_pn=16)`` as the fixture ran it."""
     cfg = ref['cfg']
-    return autoregressive_generate(
-        ref['bb'], ref['tok'], ref['var']['ar_label_B'], patch_nums, cfg=cfg['ar_cfg'],
-        cfg_schedule=cfg_schedule, top_k=1, top_p=0.0,
-        generator=torch.Generator().manual_seed(cfg['ar_seed']), max_pn=16,
-        greedy_outside=FLEXVAR_SAMPLED_SCALES, **kwargs)
+    sampling = SamplingConfig(patch_nums=patch_nums, cfg=cfg['ar_cfg'], cfg_schedule='flexvar',
+                              top_k=1, top_p=0.0, max_pn=16,
+                              greedy_outside=FLEXVAR_SAMPLED_SCALES, greedy=greedy)
+    return autoregressive_generate(ref['bb'], ref['tok'], ref['var']['ar_label_B'], sampling,
+                                   generator=torch.Generator().manual_seed(cfg['ar_seed']),
+                                   **kwargs)
 
 
 def assert_same_tokens(ours, theirs):
@@ -46,7 +47,7 @@ def test_sampling_matches_official(parity_rows, name):
 
 def test_scale_images_end_with_the_image(ref):
     var = ref['var']
-    out = official_flexvar_sampling(ref, var['patch_nums'], 'flexvar', return_scale_images=True)
+    out = official_flexvar_sampling(ref, var['patch_nums'], return_scale_images=True)
     assert len(out.scale_images) == len(var['patch_nums'])
     assert torch.equal(out.scale_images[-1], out.image)
     assert out.logits_per_scale is None
@@ -54,7 +55,7 @@ def test_scale_images_end_with_the_image(ref):
 
 def test_true_greedy_path_equals_top1_sampling(ref):
     var = ref['var']
-    out = official_flexvar_sampling(ref, var['patch_nums'], 'flexvar', greedy=True)
+    out = official_flexvar_sampling(ref, var['patch_nums'], greedy=True)
     assert_same_tokens(out.idx_per_scale, var['ar_idx_per_scale'])
     assert out.logits_per_scale is None and out.scale_images is None
 
@@ -78,8 +79,8 @@ def test_kv_cache_matches_teacher_forcing(tiny_pair, cfg):
     backbone, tokenizer = tiny_pair
     labels = torch.tensor([1, 4, 7])
     patch_nums = [1, 2, 3, 5]
-    out = autoregressive_generate(backbone, tokenizer, labels, patch_nums, cfg=cfg,
-                                  cfg_schedule='var', greedy=True, return_logits=True)
+    sampling = SamplingConfig(patch_nums=patch_nums, cfg=cfg, cfg_schedule='var', greedy=True)
+    out = autoregressive_generate(backbone, tokenizer, labels, sampling, return_logits=True)
     with torch.no_grad():
         x = tokenizer.idx_to_next_inputs(out.idx_per_scale, patch_nums)
         cond = backbone(labels, x, patch_nums)
@@ -101,11 +102,11 @@ def test_off_list_scales_are_drawn_greedily(tiny_pair):
     labels = torch.tensor([2, 5])
     # 7 is not in FlexVAR's list and 6 > max_pn=5: both must be arg-max whatever the seed
     patch_nums = [1, 2, 6, 7]
+    sampling = SamplingConfig(patch_nums=patch_nums, cfg=1.0, cfg_schedule='flexvar', top_k=0,
+                              top_p=0.0, max_pn=5, greedy_outside=FLEXVAR_SAMPLED_SCALES)
     outs = [
-        autoregressive_generate(backbone, tokenizer, labels, patch_nums, cfg=1.0,
-                                cfg_schedule='flexvar', top_k=0,
-                                generator=torch.Generator().manual_seed(seed), max_pn=5,
-                                greedy_outside=FLEXVAR_SAMPLED_SCALES, return_logits=True)
+        autoregressive_generate(backbone, tokenizer, labels, sampling,
+                                generator=torch.Generator().manual_seed(seed), return_logits=True)
         for seed in range(3)
     ]
     for out in outs:

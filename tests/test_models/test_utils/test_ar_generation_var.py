@@ -10,7 +10,7 @@ import torch
 import torch.nn as nn
 
 from sar_mm.models.converters.var import convert_var_checkpoints
-from sar_mm.models.utils import autoregressive_generate
+from sar_mm.models.utils import SamplingConfig, autoregressive_generate
 from sar_mm.registry import BACKBONES, TOKENIZERS
 
 
@@ -45,7 +45,8 @@ def test_greedy_sampling_matches_teacher_forcing(generator_modules, ref):
     backbone, tokenizer = generator_modules.backbone, generator_modules.tokenizer
     pns = ref['patch_nums']
     labels = torch.tensor([5, 999, 1000])
-    out = autoregressive_generate(backbone, tokenizer, labels, pns, cfg=0.0, greedy=True,
+    out = autoregressive_generate(backbone, tokenizer, labels,
+                                  SamplingConfig(patch_nums=pns, cfg=0.0, greedy=True),
                                   return_logits=True, return_scale_images=True)
     with torch.no_grad():
         x = tokenizer.idx_to_next_inputs(out.idx_per_scale, pns)

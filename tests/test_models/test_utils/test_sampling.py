@@ -4,8 +4,7 @@ import math
 import pytest
 import torch
 
-from sar_mm.models.utils.sampling import (CFG_SCHEDULES, cfg_strength, greedy_from_logits,
-                                          mix_cfg_logits, sample_from_logits,
+from sar_mm.models.utils.sampling import (greedy_from_logits, sample_from_logits,
                                           top_k_top_p_filter)
 
 NEG = -math.inf
@@ -43,42 +42,6 @@ def test_filter_does_not_mutate_its_input():
 def test_disabled_filter_is_identity():
     logits = torch.randn(1, 2, 7)
     assert torch.equal(top_k_top_p_filter(logits, 0, 0.0), logits)
-
-
-@pytest.mark.parametrize('schedule,si,patch_nums,max_pn,expected', [
-    ('var', 0, [1, 2, 3, 4], None, 0.0),
-    ('var', 2, [1, 2, 3, 4], None, 2.0 * 2 / 3),
-    ('var', 3, [1, 2, 3, 4], None, 2.0),
-    # flexvar: ratio = si / min(K - 1, 9), so with 12 scales t exceeds cfg
-    ('flexvar', 2, [1, 2, 3, 4], 16, 2.0 * 2 / 3),
-    ('flexvar', 11, list(range(1, 13)), 16, 2.0 * 11 / 9),
-    ('flexvar', 3, [1, 2, 4, 20], 16, 2.0),  # pn 20 > max_pn -> t = cfg
-    ('llamagen', 0, [1, 2, 3], None, 2.0),
-    ('sar_rollout', 0, [1, 2, 3], None, 1.0),
-    ('sar_rollout', 2, [1, 2, 3], None, 2.0),
-])
-def test_cfg_strength(schedule, si, patch_nums, max_pn, expected):
-    assert cfg_strength(schedule, 2.0, si, patch_nums, max_pn) == pytest.approx(expected)
-
-
-def test_cfg_strength_single_scale_and_unknown_name():
-    assert cfg_strength('var', 3.0, 0, [1]) == 0.0
-    with pytest.raises(ValueError, match='unknown cfg schedule'):
-        cfg_strength('cosine', 1.0, 0, [1, 2])
-    with pytest.raises(ValueError, match='unknown cfg schedule'):
-        mix_cfg_logits(torch.zeros(1), torch.zeros(1), 1.0, 'cosine')
-    assert set(CFG_SCHEDULES) == {'var', 'flexvar', 'llamagen', 'sar_rollout'}
-
-
-def test_mix_cfg_logits_forms():
-    cond = torch.tensor([2.0, -1.0])
-    uncond = torch.tensor([1.0, 1.0])
-    # (1 + t) c - t u with t = 0.5: [3 - 0.5, -1.5 - 0.5]
-    assert mix_cfg_logits(cond, uncond, 0.5, 'var').tolist() == [2.5, -2.0]
-    # u + t (c - u) with t = 3: [1 + 3, 1 - 6]
-    assert mix_cfg_logits(cond, uncond, 3.0, 'llamagen').tolist() == [4.0, -5.0]
-    # t = 0 returns the conditional logits exactly
-    assert torch.equal(mix_cfg_logits(cond, uncond, 0.0, 'var'), cond)
 
 
 def test_top1_sampling_is_argmax_and_generator_driven():
