@@ -69,6 +69,7 @@ class BaseScaleTransformer(nn.Module):
             (:func:`~sar_mm.models.backbones.layers.compiled_run_blocks`) in
             training and sampling; off by default (see ``docs/benchmarks.md``
             for where it pays off).
+        **unknown: refused with the ``TypeError`` Python gives, naming the subclass.
     """
 
     float32_logits: bool = False
@@ -79,7 +80,10 @@ class BaseScaleTransformer(nn.Module):
                  drop_path_rate: Optional[float] = None, cond_drop_rate: float = 0.1,
                  attn_l2_norm: bool = True, norm_eps: float = 1e-6, init_adaln: float = 0.5,
                  init_adaln_gamma: float = 1e-5, init_head: float = 0.02,
-                 mask_cache_size: int = 16, compile_blocks: bool = False) -> None:
+                 mask_cache_size: int = 16, compile_blocks: bool = False, **unknown) -> None:
+        if unknown:  # a subclass passes its **kwargs on: name the class the config built
+            raise TypeError(f'{type(self).__name__}.__init__() got an unexpected keyword '
+                            f'argument {next(iter(unknown))!r}')
         super().__init__()
         if depth < 1:
             raise ValueError(f'depth must be positive, got {depth}')
