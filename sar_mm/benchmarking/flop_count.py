@@ -132,7 +132,7 @@ def sampling_flops(dims: TransformerDims, patch_nums: Sequence[int], cfg: bool =
     Step ``si`` runs ``pn_si ** 2`` new tokens over a cache of every token so
     far; the first step's token is the class embedding (no ``word_embed``).
     The blocks' AdaLN modulations ``ada_lin(cond)`` are computed at the first
-    step only and kept for the others (``AdaLNSelfAttn.reuse_modulation``).
+    step only and kept for the others (in each block's ``BlockCache``).
     With classifier-free guidance every step runs two rows.
     """
     total, seen = 0, 0

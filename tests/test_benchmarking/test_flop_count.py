@@ -79,13 +79,13 @@ def test_transformer_counts_match_torch_flop_counter(tiny_backbone):
 
     def sample_steps():
         labels_2B = torch.cat((labels, torch.full_like(labels, 4)))
-        x_BlC = bb.ar_begin(labels_2B, pns)
-        for si, pn in enumerate(pns):
-            bb.ar_step(x_BlC, labels_2B)
-            if si < len(pns) - 1:
-                nxt = pns[si + 1]
-                x_BlC = bb.ar_embed(torch.randn(2 * B, nxt * nxt, 4), si + 1, pns)
-        bb.ar_end()
+        with bb.kv_cache(labels_2B, pns) as cache:
+            x_BlC = cache.start()
+            for si, pn in enumerate(pns):
+                cache.step(x_BlC)
+                if si < len(pns) - 1:
+                    nxt = pns[si + 1]
+                    x_BlC = cache.embed(torch.randn(2 * B, nxt * nxt, 4), si + 1)
 
     with torch.no_grad():
         assert counted(sample_steps) == B * sampling_flops(dims, pns)

@@ -6,15 +6,15 @@ that checkpoints convert with a prefix only (docs/method.md §7.1-7.4).
 """
 import functools
 import math
-from typing import Callable, Optional, Sequence
+from typing import Callable, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 __all__ = [
-    'block_causal_bias', 'attention_dtype', 'run_blocks', 'compiled_run_blocks', 'DropPath', 'FFN',
-    'SelfAttention', 'AdaLNSelfAttn', 'AdaLNBeforeHead'
+    'block_causal_bias', 'attention_dtype', 'run_blocks', 'compiled_run_blocks', 'BlockCache',
+    'DropPath', 'FFN', 'SelfAttention', 'AdaLNSelfAttn', 'AdaLNBeforeHead'
 ]
 
 
@@ -46,10 +46,14 @@ def attention_dtype(device_type: str, default: torch.dtype) -> torch.dtype:
 
 
 def run_blocks(blocks: nn.ModuleList, x_BLC: torch.Tensor, cond_BD: torch.Tensor,
-               attn_bias: Optional[torch.Tensor]) -> torch.Tensor:
-    """Apply AdaLN blocks in order: x (B, L, C), cond (B, D) -> (B, L, C)."""
-    for block in blocks:
-        x_BLC = block(x_BLC, cond_BD, attn_bias)
+               attn_bias: Optional[torch.Tensor],
+               caches: Optional[List['BlockCache']] = None) -> torch.Tensor:
+    """Apply AdaLN blocks in order: x (B, L, C), cond (B, D) -> (B, L, C).
+
+    ``caches`` (one :class:`BlockCache` per block) makes it a KV-cached sampling step.
+    """
+    for i, block in enumerate(blocks):
+        x_BLC = block(x_BLC, cond_BD, attn_bias, None if caches is None else caches[i])
     return x_BLC
 
 
@@ -61,6 +65,45 @@ def compiled_run_blocks() -> Callable:
     drop-path rate do not each cost a recompilation.
     """
     return torch.compile(run_blocks, dynamic=True)
+
+
+class BlockCache:
+    """Sampling state of one AdaLN block during KV-cached sampling (docs/method.md §5.1).
+
+    The keys and values of every token so far, preallocated as (B, H, max_len,
+    head_dim) and filled block by block (no step concatenates the history),
+    and the block's AdaLN modulation ``ada_lin(cond)``, the same at every step.
+    The buffers hold the attention dtype (:func:`attention_dtype`), so no step
+    converts the history; should the first keys arrive in another dtype
+    (autocast switched on after the allocation), they are re-allocated in it.
+    """
+
+    def __init__(self, batch_size: int, max_len: int, num_heads: int, head_dim: int,
+                 dtype: torch.dtype, device: torch.device) -> None:
+        shape = (batch_size, num_heads, max_len, head_dim)
+        self.k = torch.empty(shape, dtype=dtype, device=device)
+        self.v = torch.empty(shape, dtype=dtype, device=device)
+        self.length = 0
+        self.modulation: Optional[torch.Tensor] = None  # (B, 1, 6, C) once computed
+
+    def append(self, k: torch.Tensor,
+               v: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Store (B, H, l, hd) keys and values after the cached ones.
+
+        Returns:
+            tuple[Tensor, Tensor]: every key and value so far, (B, H, length, hd).
+        """
+        if self.length == 0 and self.k.dtype != k.dtype:
+            self.k = torch.empty_like(self.k, dtype=k.dtype)
+            self.v = torch.empty_like(self.v, dtype=k.dtype)
+        end = self.length + k.shape[2]
+        if end > self.k.shape[2]:
+            raise ValueError(f'the KV cache holds {self.k.shape[2]} tokens; '
+                             f'{self.length} are stored and {k.shape[2]} more were given')
+        self.k[:, :, self.length:end] = k
+        self.v[:, :, self.length:end] = v
+        self.length = end
+        return self.k[:, :, :end], self.v[:, :, :end]
 
 
 class DropPath(nn.Module):
@@ -99,11 +142,7 @@ class SelfAttention(nn.Module):
 
     With ``attn_l2_norm``: ``q = normalize(q) * exp(min(scale_mul, ln 100))``,
     ``k = normalize(k)`` and the softmax scale is 1 (docs/method.md §7.2).
-
-    A key/value cache for sampling is preallocated by :meth:`enable_kv_cache`
-    and filled block by block, so no step concatenates the whole history. The
-    buffers hold keys and values in the attention dtype (the autocast dtype
-    under autocast), so no step converts the whole history.
+    Given a :class:`BlockCache`, a call is a KV-cached sampling step.
     """
 
     def __init__(self, embed_dim: int, num_heads: int, attn_l2_norm: bool = True,
@@ -125,31 +164,18 @@ class SelfAttention(nn.Module):
         self.v_bias = nn.Parameter(torch.zeros(embed_dim))
         self.register_buffer('zero_k_bias', torch.zeros(embed_dim))
         self.proj = nn.Linear(embed_dim, embed_dim)
-        self._cache_k: Optional[torch.Tensor] = None
-        self._cache_v: Optional[torch.Tensor] = None
-        self._cache_len = 0
 
-    def enable_kv_cache(self, batch_size: int, max_len: int, dtype: torch.dtype,
-                        device: torch.device) -> None:
-        """Preallocate (B, H, max_len, head_dim) key and value buffers.
+    def forward(self, x: torch.Tensor, attn_bias: Optional[torch.Tensor],
+                cache: Optional[BlockCache] = None) -> torch.Tensor:
+        """x: (B, L, C) -> (B, L, C).
 
-        The buffers take the attention dtype (:func:`attention_dtype`): the
-        autocast dtype when called under autocast, else ``dtype``. Should the
-        first keys arrive in another dtype (autocast switched in between), the
-        buffers are re-allocated in it.
+        Args:
+            attn_bias (Tensor, optional): additive (1, 1, L, L) mask.
+            cache (BlockCache, optional): sampling cache; the queries then see
+                every cached token and their own block, so no mask is taken.
         """
-        dtype = attention_dtype(torch.device(device).type, dtype)
-        shape = (batch_size, self.num_heads, max_len, self.head_dim)
-        self._cache_k = torch.empty(shape, dtype=dtype, device=device)
-        self._cache_v = torch.empty(shape, dtype=dtype, device=device)
-        self._cache_len = 0
-
-    def disable_kv_cache(self) -> None:
-        self._cache_k = self._cache_v = None
-        self._cache_len = 0
-
-    def forward(self, x: torch.Tensor, attn_bias: Optional[torch.Tensor]) -> torch.Tensor:
-        """x (Tensor): (B, L, C); attn_bias: additive (1, 1, L, L) mask or None."""
+        if cache is not None and attn_bias is not None:
+            raise ValueError('a KV-cached step sees every cached token and takes no attn_bias')
         B, L, C = x.shape
         bias = torch.cat((self.q_bias, self.zero_k_bias, self.v_bias))
         qkv = F.linear(x, self.mat_qkv.weight, bias).view(B, L, 3, self.num_heads, self.head_dim)
@@ -162,16 +188,8 @@ class SelfAttention(nn.Module):
         # would cast its inputs to it anyway), else that of q
         dtype = attention_dtype(x.device.type, q.dtype)
         q, k, v = q.to(dtype), k.to(dtype), v.to(dtype)
-        if self._cache_k is not None:
-            if self._cache_len == 0 and self._cache_k.dtype != dtype:
-                self._cache_k = torch.empty_like(self._cache_k, dtype=dtype)
-                self._cache_v = torch.empty_like(self._cache_v, dtype=dtype)
-            end = self._cache_len + L
-            self._cache_k[:, :, self._cache_len:end] = k
-            self._cache_v[:, :, self._cache_len:end] = v
-            self._cache_len = end
-            k, v = self._cache_k[:, :, :end], self._cache_v[:, :, :end]
-            attn_bias = None
+        if cache is not None:
+            k, v = cache.append(k, v)  # (B, H, cached + L, hd)
         out = F.scaled_dot_product_attention(
             q, k, v, attn_mask=None if attn_bias is None else attn_bias.to(dtype),
             dropout_p=self.attn_drop if self.training else 0.0, scale=self.scale)
@@ -186,8 +204,8 @@ class AdaLNSelfAttn(nn.Module):
     ``x += attn(LN(x)(1+scale1)+shift1) * gamma1``;
     ``x += ffn(LN(x)(1+scale2)+shift2) * gamma2``.
 
-    During KV-cached sampling the condition is the same at every step, so
-    :meth:`reuse_modulation` lets the block compute ``ada_lin(cond)`` once.
+    During KV-cached sampling the condition is the same at every step, so the
+    first step keeps ``ada_lin(cond)`` in the block's :class:`BlockCache`.
     """
 
     def __init__(self, embed_dim: int, cond_dim: int, num_heads: int, mlp_ratio: float = 4.0,
@@ -200,29 +218,18 @@ class AdaLNSelfAttn(nn.Module):
         self.ffn = FFN(embed_dim, round(embed_dim * mlp_ratio))
         self.ln_wo_grad = nn.LayerNorm(embed_dim, eps=norm_eps, elementwise_affine=False)
         self.ada_lin = nn.Sequential(nn.SiLU(inplace=False), nn.Linear(cond_dim, 6 * embed_dim))
-        self._reuse_modulation = False
-        self._modulation: Optional[torch.Tensor] = None
 
-    def reuse_modulation(self, enabled: bool) -> None:
-        """Keep the first ``ada_lin(cond)`` computed after this call and reuse it.
-
-        For KV-cached sampling only (every step has the same condition);
-        ``False`` drops the kept value and recomputes it at every call again.
-        """
-        self._reuse_modulation = enabled
-        self._modulation = None
-
-    def forward(self, x: torch.Tensor, cond_BD: torch.Tensor,
-                attn_bias: Optional[torch.Tensor]) -> torch.Tensor:
-        """x: (B, L, C); cond_BD: (B, D); returns (B, L, C)."""
-        ada = self._modulation
+    def forward(self, x: torch.Tensor, cond_BD: torch.Tensor, attn_bias: Optional[torch.Tensor],
+                cache: Optional[BlockCache] = None) -> torch.Tensor:
+        """x: (B, L, C); cond_BD: (B, D) -> (B, L, C); ``cache`` as in :class:`SelfAttention`."""
+        ada = None if cache is None else cache.modulation
         if ada is None:
             ada = self.ada_lin(cond_BD).view(-1, 1, 6, self.C)  # (B, 1, 6, C)
-            if self._reuse_modulation:
-                self._modulation = ada
+            if cache is not None:
+                cache.modulation = ada
         gamma1, gamma2, scale1, scale2, shift1, shift2 = ada.unbind(2)
         h = self.ln_wo_grad(x).mul(scale1.add(1)).add_(shift1)
-        x = x + self.drop_path(self.attn(h, attn_bias).mul_(gamma1))
+        x = x + self.drop_path(self.attn(h, attn_bias, cache).mul_(gamma1))
         h = self.ln_wo_grad(x).mul(scale2.add(1)).add_(shift2)
         x = x + self.drop_path(self.ffn(h).mul(gamma2))
         return x

@@ -83,11 +83,11 @@ def autoregressive_generate(backbone: torch.nn.Module,
 
     idx_per_scale: List[torch.Tensor] = []
     logits_per_scale: List[torch.Tensor] = []
-    x_BlC = backbone.ar_begin(labels_2B, patch_nums)  # (2B, first_l, C)
     state = None
-    try:
+    with backbone.kv_cache(labels_2B, patch_nums) as cache:
+        x_BlC = cache.start()  # (2B, 1, C)
         for si, pn in enumerate(patch_nums):
-            logits_2BlV = backbone.ar_step(x_BlC, labels_2B)  # (2B, pn*pn, V)
+            logits_2BlV = cache.step(x_BlC)  # (2B, pn*pn, V)
             logits_BlV = guidance.guide(logits_2BlV[:B], logits_2BlV[B:], si, patch_nums)
             if return_logits:
                 logits_per_scale.append(logits_BlV)
@@ -101,10 +101,8 @@ def autoregressive_generate(backbone: torch.nn.Module,
             idx_per_scale.append(idx_Bl)
             if si < len(patch_nums) - 1:
                 next_BlCv, state = tokenizer.ar_next_input(idx_Bl, si, patch_nums, state)
-                x_BlC = backbone.ar_embed(next_BlCv, si + 1, patch_nums)  # (B, l, C)
+                x_BlC = cache.embed(next_BlCv, si + 1)  # (B, l, C)
                 x_BlC = x_BlC.repeat(2, 1, 1)  # (2B, l, C): same input for both CFG halves
-    finally:
-        backbone.ar_end()
 
     images = tokenizer.decode_idx(idx_per_scale, patch_nums, all_scales=return_scale_images)
     return ARGenerationOutput(

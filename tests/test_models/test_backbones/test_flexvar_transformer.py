@@ -122,7 +122,8 @@ def test_position_grid_is_the_official_sincos_table():
     model = tiny(pos_grid_size=grid)
     assert torch.equal(model.pos_1LC.data, sincos_position_grid(grid, model.embed_dim))
     # the 1x1 position of the start token is the mean of the grid
-    torch.testing.assert_close(model.scale_positions(1)[0, 0], model.pos_1LC.mean(dim=(0, 2, 3)))
+    torch.testing.assert_close(model.scale_positions((1, ), 0)[0, 0],
+                               model.pos_1LC.mean(dim=(0, 2, 3)))
 
 
 @pytest.mark.parametrize('depth,alng', [(4, 1e-3), (24, 1e-4)])

@@ -1,10 +1,11 @@
-"""Shared layers: attention dtype under autocast, KV cache dtype, per-dtype cached masks."""
+"""Shared layers: attention dtype under autocast, the block cache, per-dtype masks, compiling."""
+import pytest
 import torch
 import torch.nn.functional as F
 
-from sar_mm.models.backbones import FlexVARTransformer
-from sar_mm.models.backbones.layers import block_causal_bias
-from sar_mm.models.backbones.layers import AdaLNSelfAttn, SelfAttention, attention_dtype, run_blocks
+from sar_mm.models.backbones import FlexVARTransformer, VARTransformer
+from sar_mm.models.backbones.layers import (AdaLNSelfAttn, BlockCache, SelfAttention,
+                                            attention_dtype, block_causal_bias, run_blocks)
 
 
 def test_attention_dtype_follows_autocast():
@@ -45,20 +46,30 @@ def test_kv_cache_is_kept_in_the_autocast_dtype():
     attn = SelfAttention(64, 4).eval()
     x = torch.randn(2, 5, 64)
     with torch.no_grad(), torch.autocast('cpu', dtype=torch.bfloat16):
-        attn.enable_kv_cache(2, 5, torch.float32, x.device)
-        first = attn(x[:, :1], None)
-        assert attn._cache_k.dtype is torch.bfloat16 and attn._cache_v.dtype is torch.bfloat16
-        second = attn(x[:, 1:], None)
-        attn.disable_kv_cache()
+        cache = BlockCache(2, 5, 4, 16, torch.float32, x.device)
+        first = attn(x[:, :1], None, cache)
+        assert cache.k.dtype is torch.bfloat16 and cache.v.dtype is torch.bfloat16
+        second = attn(x[:, 1:], None, cache)
         # the cached steps equal one pass in which the first token cannot see the others
         bias = torch.zeros(1, 1, 5, 5)
         bias[..., 0, 1:] = float('-inf')
         full = attn(x, bias)
     assert torch.allclose(torch.cat((first, second), 1).float(), full.float(), atol=2e-2)
     with torch.no_grad():
-        attn.enable_kv_cache(2, 5, torch.float32, x.device)
-        attn(x[:, :1], None)
-        assert attn._cache_k.dtype is torch.float32
+        cache = BlockCache(2, 5, 4, 16, torch.float32, x.device)
+        attn(x[:, :1], None, cache)
+        assert cache.k.dtype is torch.float32 and cache.length == 1
+
+
+def test_kv_cache_refuses_overflow_and_a_mask():
+    attn = SelfAttention(64, 4).eval()
+    cache = BlockCache(2, 3, 4, 16, torch.float32, torch.device('cpu'))
+    with torch.no_grad():
+        attn(torch.randn(2, 2, 64), None, cache)
+        with pytest.raises(ValueError, match='holds 3 tokens; 2 are stored and 2 more'):
+            attn(torch.randn(2, 2, 64), None, cache)
+        with pytest.raises(ValueError, match='no attn_bias'):
+            attn(torch.randn(2, 1, 64), torch.zeros(1, 1, 1, 1), cache)
 
 
 def test_masks_are_cached_per_dtype():
@@ -73,7 +84,7 @@ def test_masks_are_cached_per_dtype():
     assert model.attn_bias([1, 2], cpu, torch.bfloat16) is bf16
 
 
-def test_reused_modulation_is_computed_once_and_changes_nothing():
+def test_cached_modulation_is_computed_once_and_changes_nothing():
     torch.manual_seed(0)
     block = AdaLNSelfAttn(64, 64, 4).eval()
     with torch.no_grad():
@@ -81,48 +92,32 @@ def test_reused_modulation_is_computed_once_and_changes_nothing():
     calls = []
     block.ada_lin.register_forward_hook(lambda *args: calls.append(1))
     cond, xs = torch.randn(2, 64), [torch.randn(2, 1, 64), torch.randn(2, 4, 64)]
-
-    def run_steps():
-        block.attn.enable_kv_cache(2, 5, torch.float32, cond.device)
-        outs = [block(x, cond, None) for x in xs]
-        block.attn.disable_kv_cache()
-        return outs
-
+    bias = block_causal_bias([1, 4])
     with torch.no_grad():
-        plain = run_steps()
+        cache = BlockCache(2, 5, 4, 16, torch.float32, cond.device)
+        cached = [block(x, cond, None, cache) for x in xs]
+        assert len(calls) == 1 and cache.modulation.shape == (2, 1, 6, 64)
+        full = block(torch.cat(xs, dim=1), cond, bias)
         assert len(calls) == 2
-        block.reuse_modulation(True)
-        reused = run_steps()
-        assert len(calls) == 3
-        block.reuse_modulation(False)
-        assert block._modulation is None
-    assert all(torch.equal(a, b) for a, b in zip(plain, reused))
+    torch.testing.assert_close(torch.cat(cached, dim=1), full, atol=1e-5, rtol=1e-5)
 
 
-def test_sampling_backbones_reuse_and_release_the_modulation():
-    model = FlexVARTransformer(depth=2, num_classes=4, vocab_size=8, cvae=4, pos_grid_size=4)
-    model.eval()
-    with torch.no_grad():
-        x = model.ar_begin(torch.tensor([0, 4]), [1, 2])
-        model.ar_step(x, torch.tensor([0, 4]))
-        assert all(b._modulation is not None for b in model.blocks)
-        model.ar_end()
-    assert all(b._modulation is None and not b._reuse_modulation for b in model.blocks)
-
-
-def test_compile_switch_routes_the_blocks_through_the_compiled_runner(monkeypatch):
-    import sar_mm.models.backbones.flexvar_transformer as flexvar_module
+@pytest.mark.parametrize('backbone_type,positions', [(FlexVARTransformer, dict(pos_grid_size=4)),
+                                                     (VARTransformer, dict(patch_nums=(1, 2)))])
+def test_compile_switch_routes_the_blocks_through_the_compiled_runner(monkeypatch, backbone_type,
+                                                                      positions):
+    import sar_mm.models.backbones.base_backbone as base_module
     calls = []
 
     def fake_compiled():
         calls.append(1)
         return run_blocks
 
-    monkeypatch.setattr(flexvar_module, 'compiled_run_blocks', fake_compiled)
-    kwargs = dict(depth=1, num_classes=4, vocab_size=8, cvae=4, pos_grid_size=4)
+    monkeypatch.setattr(base_module, 'compiled_run_blocks', fake_compiled)
+    kwargs = dict(depth=1, num_classes=4, vocab_size=8, cvae=4, **positions)
     torch.manual_seed(0)
-    plain = FlexVARTransformer(**kwargs).eval()
-    compiled = FlexVARTransformer(compile_blocks=True, **kwargs).eval()
+    plain = backbone_type(**kwargs).eval()
+    compiled = backbone_type(compile_blocks=True, **kwargs).eval()
     compiled.load_state_dict(plain.state_dict())
     labels, x = torch.tensor([1, 2]), torch.randn(2, 4, 4)
     with torch.no_grad():
@@ -131,7 +126,7 @@ def test_compile_switch_routes_the_blocks_through_the_compiled_runner(monkeypatc
         assert torch.equal(out, compiled(labels, x, [1, 2]))
         assert len(calls) == 1
         compiled.forward_student(labels, x, [1, 2], 1)
-        compiled.ar_step(compiled.ar_begin(labels, [1, 2]), labels)
-        compiled.ar_end()
+        with compiled.kv_cache(labels, [1, 2]) as cache:
+            cache.step(cache.start())
     assert len(calls) == 3
-    assert not FlexVARTransformer(**kwargs).compile_blocks
+    assert not backbone_type(**kwargs).compile_blocks

@@ -132,24 +132,3 @@ def test_forward_student_is_markovian():
         model.forward_student(labels, x[:, :1], (1, 2, 3), 0)
     with pytest.raises(ValueError, match='tokens'):
         model.forward_student(labels, x, (1, 2, 3), 1)
-
-
-def test_kv_cache_matches_teacher_forcing():
-    """Block-by-block cached steps give the teacher-forced logits of the same inputs."""
-    model = _tiny(depth=2, patch_nums=(1, 2, 3)).eval()
-    pns = (1, 2, 3)
-    labels = torch.tensor([0, 5, 10])
-    x = torch.randn(3, 13, 4)
-    with torch.no_grad():
-        tf = model(labels, x, pns)
-        steps = [model.ar_step(model.ar_begin(labels, pns), labels)]
-        begin = 0
-        for si in range(1, len(pns)):
-            end = begin + pns[si] ** 2
-            steps.append(model.ar_step(model.ar_embed(x[:, begin:end], si, pns), labels))
-            begin = end
-        model.ar_end()
-    torch.testing.assert_close(torch.cat(steps, dim=1), tf, atol=1e-5, rtol=1e-5)
-    assert model.blocks[0].attn._cache_k is None
-    with pytest.raises(RuntimeError, match='ar_begin'):
-        model.ar_step(torch.zeros(3, 1, 64), labels)

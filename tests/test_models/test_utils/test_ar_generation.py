@@ -93,8 +93,6 @@ def test_kv_cache_matches_teacher_forcing(tiny_pair, cfg):
         torch.testing.assert_close(out.logits_per_scale[si], tf_logits, atol=1e-4, rtol=1e-4)
         assert torch.equal(out.idx_per_scale[si], greedy_from_logits(tf_logits))
         start += n
-    # the caches are released afterwards
-    assert all(b.attn._cache_k is None for b in backbone.blocks)
 
 
 def test_off_list_scales_are_drawn_greedily(tiny_pair):
