@@ -37,8 +37,8 @@ class CFGSchedule:
     ======== ============================================= ===============================
     name     strength ``t`` at scale index ``si``           mixing
     ======== ============================================= ===============================
-    var      ``cfg * si / (K - 1)`` (VAR)                   ``(1 + t) cond - t uncond``
-    flexvar  ``cfg * si / min(K - 1, 9)``; ``cfg`` where    ``(1 + t) cond - t uncond``
+    var      ``cfg * (si / (K - 1))`` (VAR)                 ``(1 + t) cond - t uncond``
+    flexvar  ``cfg * (si / min(K - 1, 9))``; ``cfg`` where  ``(1 + t) cond - t uncond``
              ``pn > max_pn`` (FlexVAR,
              ``used_llamagen_cfg=False``)
     llamagen ``cfg``, constant (FlexVAR,                    ``uncond + (cond - uncond) t``
@@ -46,8 +46,9 @@ class CFGSchedule:
     ======== ============================================= ===============================
 
     ``K = len(patch_nums)``; a one-scale schedule has ``t = 0`` with the VAR
-    and FlexVAR ramps. Both mixing forms keep the official order of
-    operations, so guided logits match the official samplers to the last bit.
+    and FlexVAR ramps. Strengths (the ratio first, then ``cfg`` times it) and
+    both mixing forms keep the official order of operations, so guided logits
+    match the official samplers to the last bit.
 
     Args:
         name (str): one of :attr:`NAMES`.
@@ -78,8 +79,8 @@ class CFGSchedule:
         if self.name == 'flexvar':
             if self.max_pn is not None and patch_nums[si] > self.max_pn:
                 return self.cfg
-            return self.cfg * si / min(num_steps, 9) if num_steps > 0 else 0.0
-        return self.cfg * si / num_steps if num_steps > 0 else 0.0
+            return self.cfg * (si / min(num_steps, 9)) if num_steps > 0 else 0.0
+        return self.cfg * (si / num_steps) if num_steps > 0 else 0.0
 
     def mix(self, logits_cond: torch.Tensor, logits_uncond: torch.Tensor,
             t: float) -> torch.Tensor:
