@@ -5,7 +5,7 @@ backbone's next-scale inputs are built (ground truth, or the model's own
 predictions) and how many forward passes are made. It receives the backbone
 and the tokenizer as call arguments and owns no parameters, so it never
 appears in a ``state_dict``, in DDP or in the optimizer. Its only state is the
-RNG of its token sampler (``state_dict()`` / ``load_state_dict()``).
+RNG of its token selector (``state_dict()`` / ``load_state_dict()``).
 
 Student inputs are always built by ``tokenizer.idx_to_next_inputs`` on a token
 list in which the model's predictions replace ground-truth scales. Block ``k``
@@ -15,7 +15,7 @@ at scales ``>= k`` when block ``k`` is read. For FlexVAR block ``k`` is exactly
 analogue: the area-resized cumulative ``f_hat`` of scales ``< k`` with the
 predicted scales in it.
 """
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -125,10 +125,17 @@ def teacher_prefix_then_student_chain(
 
 
 class BaseRollout:
-    """A rollout strategy: ``__call__`` runs the passes of one training step."""
+    """A rollout strategy: ``__call__`` runs the passes of one training step.
+
+    A strategy that reads tokens off its own logits sets ``selector`` to a
+    :class:`TokenSelector`; the strategy's ``state_dict()`` is that
+    selector's RNG state.
+    """
 
     #: the student-pass attention regimes a strategy may accept
     CONTEXTS = ('markov', 'full')
+    #: turns the strategy's own logits into tokens; ``None`` for strategies that read none
+    selector: Optional[TokenSelector] = None
 
     def __call__(self, backbone: nn.Module, tokenizer: nn.Module, labels: torch.Tensor,
                  idx_list: List[torch.Tensor], patch_nums: Sequence[int]) -> RolloutOutput:
@@ -147,9 +154,11 @@ class BaseRollout:
         raise NotImplementedError
 
     def state_dict(self) -> Dict:
-        """RNG state of the strategy (empty for deterministic strategies)."""
-        return {}
+        """RNG state of the selector (empty for strategies without one)."""
+        return {} if self.selector is None else self.selector.state_dict()
 
     def load_state_dict(self, state: Dict) -> None:
-        if state:
+        if self.selector is not None:
+            self.selector.load_state_dict(state)
+        elif state:
             raise ValueError(f'{type(self).__name__} has no state, got keys {sorted(state)}')

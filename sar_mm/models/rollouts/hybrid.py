@@ -50,9 +50,3 @@ class HybridTFSF(BaseRollout):
             self.context, self.selector)
         return RolloutOutput(patch_nums=tuple(patch_nums), logits=logits,
                              targets=torch.cat(list(idx_list), dim=1), num_forwards=num_forwards)
-
-    def state_dict(self) -> dict:
-        return self.selector.state_dict()
-
-    def load_state_dict(self, state: dict) -> None:
-        self.selector.load_state_dict(state)

@@ -57,9 +57,3 @@ class InterleaveTFSF(BaseRollout):
                             for k in range(K)], dim=1)  # (B, L, V)
         return RolloutOutput(patch_nums=tuple(patch_nums), logits=logits, targets=targets,
                              num_forwards=2)
-
-    def state_dict(self) -> dict:
-        return self.selector.state_dict()
-
-    def load_state_dict(self, state: dict) -> None:
-        self.selector.load_state_dict(state)

@@ -175,9 +175,3 @@ class StaggerScaleRollout(BaseRollout):
             student_targets=student_targets, student_scales=student_scales,
             student_inputs=torch.cat(student_blocks, dim=1), teacher_idx=teacher_idx,
             num_forwards=num_forwards)
-
-    def state_dict(self) -> dict:
-        return self.selector.state_dict()
-
-    def load_state_dict(self, state: dict) -> None:
-        self.selector.load_state_dict(state)
