@@ -16,19 +16,9 @@ from typing import Dict, List, Sequence, Tuple
 from mmengine.dist import get_rank, get_world_size
 
 from sar_mm.registry import TASK_UTILS
+from .scale_layout import CANONICAL_PATCH_NUMS, check_schedule, num_tokens
 
-__all__ = ['FixedScaleSchedule', 'FlexVARRandomScaleSchedule', 'draw_flexvar_schedule',
-           'CANONICAL_PATCH_NUMS']
-
-#: the 10-step schedule of VAR / FlexVAR (680 tokens).
-CANONICAL_PATCH_NUMS: Tuple[int, ...] = (1, 2, 3, 4, 5, 6, 8, 10, 13, 16)
-
-
-def _check_increasing(patch_nums: Sequence[int]) -> None:
-    if len(patch_nums) == 0 or patch_nums[0] != 1:
-        raise ValueError(f'a schedule must start with scale 1, got {list(patch_nums)}')
-    if any(b <= a for a, b in zip(patch_nums, patch_nums[1:])):
-        raise ValueError(f'a schedule must be strictly increasing, got {list(patch_nums)}')
+__all__ = ['FixedScaleSchedule', 'FlexVARRandomScaleSchedule', 'draw_flexvar_schedule']
 
 
 def _rank_seed(seed: int) -> int:
@@ -48,7 +38,7 @@ class FixedScaleSchedule:
     """
 
     def __init__(self, patch_nums: Sequence[int] = CANONICAL_PATCH_NUMS) -> None:
-        _check_increasing(patch_nums)
+        check_schedule(patch_nums)
         self.patch_nums = [int(pn) for pn in patch_nums]
 
     def state_dict(self) -> Dict:
@@ -113,7 +103,7 @@ def draw_flexvar_schedule(rng: random.Random,
     for threshold in drop_thresholds:
         if u > threshold:
             patch_nums.pop(rng.choice(range(2, len(patch_nums) - 1)))
-    while sum(pn * pn for pn in patch_nums) > max_tokens:
+    while num_tokens(patch_nums) > max_tokens:
         patch_nums.pop(rng.choice(range(len(patch_nums) - cap_window, len(patch_nums))))
     return patch_nums
 
@@ -151,13 +141,13 @@ class FlexVARRandomScaleSchedule:
                  drop_thresholds: Sequence[float] = (0.90, 0.95, 0.98, 0.99),
                  max_tokens: int = 680,
                  cap_window: int = 4) -> None:
-        _check_increasing(canonical)
+        check_schedule(canonical)
         if not 2 < mid_range[0] <= mid_range[1] < high_range[0] <= high_range[1] < last_scale:
             raise ValueError('expected 2 < mid_range <= high_range < last_scale, got '
                              f'{mid_range}, {high_range}, {last_scale}')
         if mid_count > mid_range[1] - mid_range[0] + 1 or high_count > high_range[1] - high_range[0] + 1:
             raise ValueError('cannot draw more distinct scales than a range holds')
-        if sum(pn * pn for pn in canonical) > max_tokens:
+        if num_tokens(canonical) > max_tokens:
             raise ValueError(f'the canonical schedule exceeds max_tokens={max_tokens}')
         self.kwargs = dict(canonical=tuple(canonical), canonical_prob=canonical_prob,
                            mid_range=tuple(mid_range), mid_count=mid_count,

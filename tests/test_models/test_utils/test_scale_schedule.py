@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from sar_mm.models.utils import scale_schedule as schedule_module
-from sar_mm.models.utils.scale_schedule import (CANONICAL_PATCH_NUMS, FixedScaleSchedule,
-                                                FlexVARRandomScaleSchedule)
+from sar_mm.models.utils.scale_layout import CANONICAL_PATCH_NUMS
+from sar_mm.models.utils.scale_schedule import FixedScaleSchedule, FlexVARRandomScaleSchedule
 from sar_mm.registry import TASK_UTILS
 
 
