@@ -35,8 +35,8 @@ from matplotlib.figure import Figure
 from sar_mm.models.losses import token_cross_entropy
 from sar_mm.models.rollouts.base_rollout import (teacher_forced_inputs,
                                                  teacher_prefix_then_student_chain)
-from sar_mm.models.rollouts.rollout_output import scale_slices
 from sar_mm.models.rollouts.token_selector import TokenSelector
+from sar_mm.models.utils.scale_layout import scale_slices
 
 __all__ = ['EXPOSURE_BIAS_MODES', 'measure_exposure_bias', 'format_exposure_bias_table',
            'plot_exposure_bias']
@@ -103,7 +103,7 @@ def measure_exposure_bias(generator: nn.Module,
                 logits_tf = backbone(y, teacher_forced_inputs(tokenizer, idx_list, patch_nums),
                                      patch_nums)  # (B, L, V)
                 if mode == 'chain':
-                    logits_ro, _ = teacher_prefix_then_student_chain(
+                    logits_ro = teacher_prefix_then_student_chain(
                         backbone, tokenizer, y, idx_list, patch_nums, num_tf_scales=1,
                         context='full', selector=selector)  # (B, L, V)
                 else:

@@ -1,9 +1,10 @@
-"""Checks against the official reference fixtures, usable from tests and tools."""
+"""Checks against the official reference fixtures and rollout recordings, for tests and tools."""
 from .fixture_dispatch import PARITY_CHECKS, check_fixture, fixture_kind
 from .model_zoo_parity import check_flexvae_small, check_flexvar_small, check_var_small
 from .parity import (ParityRow, Tolerance, compare_close, compare_exact, format_rows,
                      load_reference, parse_tolerance, rows_by_name, sidecar_tolerance)
 from .rollout_parity import ReplayedDraws, check_sar_guided_rollout
+from .rollout_trace import BackboneCall, RecordingBackbone, RecordingSelector, RolloutTrace
 from .sampling_parity import build_flexvar_pair, check_flexvar_sampling
 from .sar_csfl_parity import build_sar_step_model, check_sar_csfl_step
 
@@ -12,4 +13,5 @@ __all__ = ['ParityRow', 'Tolerance', 'compare_close', 'compare_exact', 'format_r
            'check_sar_csfl_step', 'check_flexvae_small', 'check_flexvar_small',
            'check_var_small', 'PARITY_CHECKS', 'check_fixture', 'fixture_kind',
            'parse_tolerance', 'ReplayedDraws', 'check_sar_guided_rollout', 'build_flexvar_pair',
-           'check_flexvar_sampling']
+           'check_flexvar_sampling', 'BackboneCall', 'RecordingBackbone', 'RecordingSelector',
+           'RolloutTrace']

@@ -8,7 +8,9 @@ the ``flexvae_small`` tokenizer, fixed schedule, arg-max rollout, eval mode
 ``StaggerScaleRollout(token_selection='argmax', rollout_cfg=0)`` and
 ``ContrastiveStudentForcingLoss``; the weights are loaded through the FlexVAR
 converter rules. Every setting (schedule, sigma, label smoothing, inputs) is
-read from the fixture.
+read from the fixture. The rollout runs inside a :class:`RolloutTrace`, which
+records the tokens it read off the teacher pass and the inputs its student pass
+was given.
 """
 import math
 from pathlib import Path
@@ -19,9 +21,11 @@ import torch
 from sar_mm.models.converters.flexvar import FLEXVAR_RULES, convert_flexvar_checkpoints
 from sar_mm.models.generators import ScaleWiseAR
 from sar_mm.models.rollouts.base_rollout import teacher_forced_inputs
+from sar_mm.models.utils.scale_layout import scale_slices
 from sar_mm.registry import BACKBONES, TOKENIZERS
 from sar_mm.utils.state_dict_conversion import convert_state_dict
 from .parity import ParityRow, compare_close, compare_exact, load_reference, sidecar_tolerance
+from .rollout_trace import RolloutTrace
 
 __all__ = ['build_sar_step_model', 'check_sar_csfl_step']
 
@@ -72,13 +76,15 @@ def check_sar_csfl_step(reference_dir: Union[str, Path]) -> List[ParityRow]:
     model = build_sar_step_model(reference_dir)
     patch_nums = list(ref['patch_nums'])
     labels = ref['label_B']
+    trace = model.rollout = RolloutTrace(model.rollout)
     model.zero_grad(set_to_none=True)
     out = model.rollout_step(ref['img'], labels)
     losses = model.loss_module(out)
     total, _ = model.parse_losses(losses)
     total.backward()
 
-    gt_idx = [out.targets[:, sl] for sl in out.slices]
+    slices = scale_slices(out.patch_nums)
+    gt_idx = [out.targets[:, sl] for sl in slices]
     with torch.no_grad():
         x_tf = teacher_forced_inputs(model.tokenizer, gt_idx, patch_nums)
         logits_tf, logits_sf = out.logits.detach(), out.student_logits.detach()
@@ -86,8 +92,13 @@ def check_sar_csfl_step(reference_dir: Union[str, Path]) -> List[ParityRow]:
         at_gt = logits_tf.gather(-1, out.targets.unsqueeze(-1)).squeeze(-1)
         at_target = logits_sf.gather(-1, out.student_targets.unsqueeze(-1)).squeeze(-1)
         n_first = ref['logits_tf_slice_first_scales'].shape[1]
-    selected = out.student_scales[0] - 1  # the scale whose teacher tokens feed the student
-    rolled = [k for k, idx in enumerate(out.teacher_idx) if idx is not None]
+    student = trace.student_calls
+    if len(student) != 1:
+        raise RuntimeError(f'expected one Markov student pass, the step made {len(student)}')
+    student = student[0]
+    selected = student.scale_index - 1  # the scale whose teacher tokens feed the student
+    teacher_idx = trace.selected_per_scale()
+    rolled = [k for k, idx in enumerate(teacher_idx) if idx is not None]
 
     rows = [
         compare_exact('gt_idx_per_scale', gt_idx, ref['gt_idx_per_scale']),
@@ -98,14 +109,14 @@ def check_sar_csfl_step(reference_dir: Union[str, Path]) -> List[ParityRow]:
                       ref['logits_tf_slice_first_scales'], tol_logits),
         compare_close('loss_tf_per_token', lse_tf - at_gt, ref['loss_tf_per_token'], tol_logits),
         compare_close('tf_loss', losses['loss_tf'], ref['tf_loss'], tol_loss),
-        compare_exact('tf_argmax_idx_per_scale', [logits_tf[:, sl].argmax(-1) for sl in out.slices],
+        compare_exact('tf_argmax_idx_per_scale', [logits_tf[:, sl].argmax(-1) for sl in slices],
                       ref['tf_argmax_idx_per_scale']),
-        compare_exact('rollout_idx_used_scales', [out.teacher_idx[k] for k in rolled],
+        compare_exact('rollout_idx_used_scales', [teacher_idx[k] for k in rolled],
                       [ref['tf_argmax_idx_per_scale'][k] for k in rolled]),
         compare_exact('sf_selected_scale_index', selected, ref['sf_selected_scale_index']),
-        compare_exact('sf_patch_nums', torch.tensor([1, patch_nums[out.student_scales[0]]]),
+        compare_exact('sf_patch_nums', torch.tensor([1, patch_nums[student.scale_index]]),
                       torch.tensor(list(ref['sf_patch_nums']))),
-        compare_close('x_sf', out.student_inputs, ref['x_sf'], tol_inputs),
+        compare_close('x_sf', student.inputs, ref['x_sf'], tol_inputs),
         compare_close('logits_sf_logsumexp', lse_sf, ref['logits_sf_logsumexp'], tol_logits),
         compare_close('logits_sf_at_target', at_target, ref['logits_sf_at_target'], tol_logits),
         compare_close('logits_sf_first_token', logits_sf[:, :1], ref['logits_sf_first_token'],

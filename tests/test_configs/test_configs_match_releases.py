@@ -16,6 +16,7 @@ from mmengine.config import Config
 import sar_mm.models  # noqa: F401  (registers every component)
 from sar_mm.models.converters.flexvar import convert_flexvar_checkpoints
 from sar_mm.models.converters.var import convert_var_checkpoints
+from sar_mm.models.utils.scale_layout import CANONICAL_PATCH_NUMS
 from sar_mm.registry import MODELS
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / 'configs'
@@ -56,3 +57,14 @@ def test_config_model_fits_the_converted_release(official_keys_dir, name):
     assert sorted(set(expected) - set(actual)) == [], 'keys the model lacks'
     assert sorted(set(actual) - set(expected)) == [], 'keys the release lacks'
     assert {k: (actual[k], v) for k, v in expected.items() if actual[k] != v} == {}
+
+
+@pytest.mark.parametrize('name', CONFIGS)
+def test_release_configs_evaluate_on_the_canonical_schedule(name):
+    # configs hold the schedule as a literal; this ties it to the one constant
+    model = Config.fromfile(str(CONFIG_DIR / name)).model
+    assert tuple(model.test_cfg.patch_nums) == CANONICAL_PATCH_NUMS
+    fixed = model.scale_schedule.get('patch_nums')
+    assert fixed is None or tuple(fixed) == CANONICAL_PATCH_NUMS
+    for part in (model.tokenizer, model.backbone):
+        assert tuple(part.get('patch_nums', CANONICAL_PATCH_NUMS)) == CANONICAL_PATCH_NUMS

@@ -106,6 +106,35 @@ def test_no_import_cycles_inside_sar_mm():
         ' -> '.join(component) for component in found)
 
 
+def reachable(graph: Dict[str, Set[str]], start: str) -> Set[str]:
+    """Every module ``start``'s import statements lead to, directly or through others."""
+    seen: Set[str] = set()
+    todo = [start]
+    while todo:
+        for succ in graph[todo.pop()] - seen:
+            seen.add(succ)
+            todo.append(succ)
+    return seen
+
+
+def test_reachable_follows_imports_through_other_modules():
+    assert reachable({'a': {'b'}, 'b': {'c'}, 'c': set(), 'd': {'a'}}, 'a') == {'b', 'c'}
+
+
+def test_scale_layout_is_neutral():
+    """Scale bookkeeping and ``RolloutOutput`` import nothing of sar_mm, and losses,
+    which read them, reach no rollout module."""
+    graph = import_graph()
+    layout = 'sar_mm.models.utils.scale_layout'
+    assert graph[layout] == set()
+    users = [name for name, imports in graph.items() if layout in imports]
+    assert {'sar_mm.models.losses.scale_ce_loss', 'sar_mm.models.rollouts.base_rollout',
+            'sar_mm.evaluation.exposure_bias'} <= set(users)
+    for loss in (name for name in graph if name.startswith('sar_mm.models.losses')):
+        assert not {m for m in reachable(graph, loss)
+                    if m.startswith(('sar_mm.models.rollouts', 'sar_mm.evaluation'))}, loss
+
+
 @pytest.mark.parametrize('subpackage', sorted(
     p.parent.name for p in PACKAGE.glob('*/__init__.py')))
 def test_every_subpackage_imports_on_its_own(subpackage):

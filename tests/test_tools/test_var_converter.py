@@ -10,8 +10,8 @@ import torch
 import torch.nn as nn
 from script_loading import load_script
 
-from sar_mm.models.converters.var import (RELEASE_PATCH_NUMS, VAR_RULES,
-                                          convert_var_checkpoints, load_flat_state_dict)
+from sar_mm.models.converters.var import VAR_RULES, convert_var_checkpoints, load_flat_state_dict
+from sar_mm.models.utils.scale_layout import CANONICAL_PATCH_NUMS
 from sar_mm.registry import BACKBONES, TOKENIZERS
 from sar_mm.utils import ConversionError, convert_state_dict
 
@@ -49,7 +49,7 @@ def test_release_layouts_convert_and_load_strict(depth, official_keys_dir, vqvae
     ckpt = convert_var_checkpoints(_meta_state_dict(manifest), _meta_state_dict(vqvae_manifest))
     meta = ckpt['meta']
     assert meta['backbone']['depth'] == depth
-    assert tuple(meta['backbone']['patch_nums']) == RELEASE_PATCH_NUMS
+    assert tuple(meta['backbone']['patch_nums']) == CANONICAL_PATCH_NUMS
     assert meta['backbone']['num_classes'] == manifest['num_classes']
     assert meta['tokenizer']['ch'] == 160 and meta['tokenizer']['share_quant_resi'] == 4
     assert set(meta['dropped_keys']) == {'attn_bias_for_masking', 'lvl_1L',

@@ -59,6 +59,7 @@ from sar_mm.benchmarking import (PeakMemory, matmul_flops_per_s, sampling_flops,
 from sar_mm.engine.optim_wrappers import AmpOptimWrapper
 from sar_mm.models.losses import ContrastiveStudentForcingLoss, ScaleCrossEntropyLoss
 from sar_mm.models.rollouts import StaggerScaleRollout, TeacherForcing
+from sar_mm.models.utils.scale_layout import num_tokens
 from sar_mm.registry import MODELS
 from sar_mm.utils.precision import resolve_precision
 from sar_mm.utils.setup_env import register_all_modules
@@ -159,7 +160,6 @@ def bench_train(model, cfg: Config, args, device, patch_nums, image_size, peak_f
         sar_rollout, sar_loss = StaggerScaleRollout(), ContrastiveStudentForcingLoss()
         tf_rollout, tf_loss = model.rollout, model.loss_module
     model.train()
-    last: Dict = {}
 
     def step(rollout, loss_module) -> None:
         wrapper.zero_grad()
@@ -167,7 +167,6 @@ def bench_train(model, cfg: Config, args, device, patch_nums, image_size, peak_f
             out = rollout(model.backbone, model.tokenizer, labels, idx_list, patch_nums)
             loss, _ = model.parse_losses(loss_module(out))
         wrapper.backward(loss)
-        last['out'] = out
 
     def tf_step() -> None:
         step(tf_rollout, tf_loss)
@@ -188,7 +187,7 @@ def bench_train(model, cfg: Config, args, device, patch_nums, image_size, peak_f
     results['train_tf'] = _phase(summarize_times(rounds['train_tf']), peaks['train_tf'],
                                  B * 3 * teacher_forcing_flops(dims, patch_nums),
                                  peak_flops, B, rollout=_rollout_settings(tf_rollout))
-    flops = B * sar_step_flops(dims, patch_nums, last['out'].student_scales,
+    flops = B * sar_step_flops(dims, patch_nums, sar_rollout.student_scales(len(patch_nums)),
                                sar_rollout.sf_context, uncond_pass=sar_rollout.rollout_cfg > 0)
     results['train_sar'] = _phase(summarize_times(rounds['train_sar']), peaks['train_sar'], flops,
                                   peak_flops, B, rollout=_rollout_settings(sar_rollout))
@@ -288,7 +287,7 @@ def run(args: argparse.Namespace) -> Dict:
         batch_size=args.batch_size, iters=args.iters, warmup=args.warmup,
         threads=torch.get_num_threads(), torch=torch.__version__,
         load_avg_before=list(os.getloadavg()), patch_nums=patch_nums,
-        num_tokens=sum(pn * pn for pn in patch_nums), image_size=image_size,
+        num_tokens=num_tokens(patch_nums), image_size=image_size,
         matmul_peak=dict(size=args.peak_size, flops_per_s=peak_flops), phases={},
         sar_over_tf=None)
     if 'train' in args.groups:

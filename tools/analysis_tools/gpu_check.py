@@ -61,10 +61,10 @@ import numpy as np
 import torch
 from PIL import Image
 
+from sar_mm.models.utils.scale_layout import CANONICAL_PATCH_NUMS, num_tokens
 from sar_mm.testing.tiny_components import tiny_component_settings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-CANONICAL_PATCH_NUMS = (1, 2, 3, 4, 5, 6, 8, 10, 13, 16)
 TINY_PATCH_NUMS = (1, 2, 4, 8)
 FID_EXTRACTOR = 'sar-test-tiny'  # registered by importing tests/tiny_feature_extractor.py
 
@@ -187,7 +187,7 @@ def measure_train(path: str, mode: Mode, iters: int, options: Optional[dict] = N
         config=path, options=options or {}, depth=model.backbone.depth,
         params=sum(p.numel() for p in model.backbone.parameters()), batch=batch,
         image_size=size, patch_nums=list(mode.patch_nums),
-        tokens=sum(pn * pn for pn in mode.patch_nums),
+        tokens=num_tokens(mode.patch_nums),
         dtype=wrapper.precision.name if hasattr(wrapper, 'precision') else 'float32',
         loss_scale=float(scaler.get_scale()) if scaler is not None and scaler.is_enabled()
         else None,

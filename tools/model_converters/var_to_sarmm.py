@@ -18,8 +18,8 @@ from pathlib import Path
 import torch
 from mmengine.logging import print_log
 
-from sar_mm.models.converters.var import (RELEASE_PATCH_NUMS, convert_var_checkpoints,
-                                          load_flat_state_dict)
+from sar_mm.models.converters.var import convert_var_checkpoints, load_flat_state_dict
+from sar_mm.models.utils.scale_layout import CANONICAL_PATCH_NUMS
 from sar_mm.utils import ConversionError
 
 
@@ -28,7 +28,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('var_ckpt', help='var_d{16,20,24,30}.pth')
     parser.add_argument('vqvae_ckpt', help='vae_ch160v4096z32.pth')
     parser.add_argument('out', help='output checkpoint path')
-    parser.add_argument('--patch-nums', type=int, nargs='+', default=list(RELEASE_PATCH_NUMS),
+    parser.add_argument('--patch-nums', type=int, nargs='+', default=list(CANONICAL_PATCH_NUMS),
                         help='the schedule the model was trained with (release default)')
     return parser.parse_args(argv)
 

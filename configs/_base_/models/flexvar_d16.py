@@ -28,6 +28,7 @@ model = dict(
     scale_schedule=dict(type='FlexVARRandomScaleSchedule', seed=0),
     data_preprocessor=dict(type='GeneratorDataPreprocessor'),
     test_cfg=dict(
+        # the canonical schedule, sar_mm.models.utils.scale_layout.CANONICAL_PATCH_NUMS
         patch_nums=(1, 2, 3, 4, 5, 6, 8, 10, 13, 16),
         cfg=2.5,
         # t = cfg * si / min(K - 1, 9): the VAR ramp for 10 scales, cfg beyond max_pn

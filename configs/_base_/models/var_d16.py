@@ -2,6 +2,7 @@
 # phi x4) + VARTransformer of depth 16 on the fixed 10-scale schedule, teacher
 # forcing. test_cfg: VAR's FID recipe (cfg 1.5, top-k 900, top-p 0.96, linear
 # ramp t = cfg * si / (K - 1)).
+# the canonical schedule, sar_mm.models.utils.scale_layout.CANONICAL_PATCH_NUMS
 patch_nums = (1, 2, 3, 4, 5, 6, 8, 10, 13, 16)
 
 model = dict(

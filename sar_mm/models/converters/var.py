@@ -27,17 +27,15 @@ import torch.nn as nn
 
 from sar_mm.models.backbones.var_transformer import VARTransformer
 from sar_mm.models.tokenizers.msvq_vae import MultiScaleVQVAE
+from sar_mm.models.utils.scale_layout import CANONICAL_PATCH_NUMS, num_tokens
 from sar_mm.utils.state_dict_conversion import (ConversionError, Rule, check_state_dict_matches,
                                                 convert_state_dict)
 
 __all__ = [
-    'VAR_RULES', 'VQVAE_RULES', 'RELEASE_PATCH_NUMS', 'load_flat_state_dict',
+    'VAR_RULES', 'VQVAE_RULES', 'load_flat_state_dict',
     'var_kwargs_from_state_dict', 'vqvae_kwargs_from_state_dict', 'convert_var_checkpoints',
     'check_var_conversion'
 ]
-
-#: The fixed schedule of every VAR release (256 px, 16x16 latent).
-RELEASE_PATCH_NUMS = (1, 2, 3, 4, 5, 6, 8, 10, 13, 16)
 
 _LINEAR = r'(?:weight|bias)'
 #: Rules for ``var_d*.pth`` (ordered; every key must match exactly one).
@@ -110,7 +108,9 @@ def var_kwargs_from_state_dict(sd: Dict[str, torch.Tensor],
 
     ``depth`` is the number of consecutive ``blocks.N``; the width must be ``64 * depth``. The
     schedule cannot be read from the keys (only its length and ``L``), so it
-    defaults to :data:`RELEASE_PATCH_NUMS` and is checked against both.
+    defaults to :data:`~sar_mm.models.utils.scale_layout.CANONICAL_PATCH_NUMS`
+    (the fixed schedule of every VAR release: 256 px, 16x16 latent) and is
+    checked against both.
     """
     depth = _count(sd, 'blocks.{}.attn.mat_qkv.weight')
     if depth == 0:
@@ -120,11 +120,11 @@ def var_kwargs_from_state_dict(sd: Dict[str, torch.Tensor],
     if class_emb.shape[1] != 64 * depth:
         raise ConversionError(f'VAR checkpoint with {depth} blocks should be {64 * depth} wide, '
                               f'class_emb.weight is {tuple(class_emb.shape)}')
-    pns = tuple(RELEASE_PATCH_NUMS if patch_nums is None else patch_nums)
+    pns = tuple(CANONICAL_PATCH_NUMS if patch_nums is None else patch_nums)
     L = _require(sd, 'pos_1LC', 'VAR').shape[1]
     levels = _require(sd, 'lvl_embed.weight', 'VAR').shape[0]
-    if sum(pn ** 2 for pn in pns) != L or len(pns) != levels:
-        raise ConversionError(f'schedule {list(pns)} (L={sum(pn ** 2 for pn in pns)}, '
+    if num_tokens(pns) != L or len(pns) != levels:
+        raise ConversionError(f'schedule {list(pns)} (L={num_tokens(pns)}, '
                               f'{len(pns)} levels) does not fit the checkpoint (pos_1LC L={L}, '
                               f'{levels} levels); pass the schedule the model was trained with')
     return dict(

@@ -10,9 +10,9 @@ from sar_mm.registry import BACKBONES, LOSSES, MODELS, ROLLOUTS, TASK_UTILS, TOK
 from sar_mm.utils.precision import allow_tf32, log_precision_once, resolve_precision
 from ..data_preprocessors import build_data_preprocessor
 from ..rollouts.base_rollout import teacher_forced_inputs
-from ..rollouts.rollout_output import RolloutOutput
 from ..utils.ar_generation import autoregressive_generate
 from ..utils.sampling_config import SamplingConfig, SamplingNumerics, split_test_cfg
+from ..utils.scale_layout import CANONICAL_PATCH_NUMS, RolloutOutput
 
 __all__ = [
     'ScaleWiseAR', 'to_uint8_images', 'EVAL_PROTOCOLS', 'check_class_labels', 'protocol_test_cfg'
@@ -107,7 +107,7 @@ class ScaleWiseAR(BaseModel):
     step's schedule from ``scale_schedule``, tokenise the images with the frozen
     tokenizer (no grad; or quantise their cached latents,
     :class:`~sar_mm.datasets.LatentDataset`), let the rollout strategy run the backbone (one or more
-    passes), and turn its :class:`~sar_mm.models.rollouts.RolloutOutput` into a
+    passes), and turn its :class:`~sar_mm.models.utils.scale_layout.RolloutOutput` into a
     dict of ``loss_*`` terms. Both SSR passes happen inside this one call, so the
     optim wrapper makes one update (``train_step`` is not overridden).
 
@@ -241,7 +241,7 @@ class ScaleWiseAR(BaseModel):
                 :meth:`encode_latent` of the images, instead of ``inputs``.
 
         Returns:
-            RolloutOutput: logits in the graph, targets, and the rollout's extras.
+            RolloutOutput: logits in the graph and their targets (and the student pass's).
         """
         if (inputs is None) == (latents is None):
             raise ValueError('a training batch needs either images (inputs) or tokenizer '

@@ -20,7 +20,7 @@ import torch
 import torch.nn as nn
 
 from sar_mm.registry import LOSSES
-from ..rollouts.rollout_output import RolloutOutput
+from ..utils.scale_layout import RolloutOutput
 from .scale_ce_loss import (scale_token_weights, token_accuracy, token_cross_entropy,
                             weighted_token_mean)
 

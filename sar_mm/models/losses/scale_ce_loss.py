@@ -13,7 +13,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from sar_mm.registry import LOSSES
-from ..rollouts.rollout_output import RolloutOutput, scale_slices
+from ..utils.scale_layout import RolloutOutput, num_tokens, scale_slices
 
 __all__ = ['ScaleCrossEntropyLoss', 'token_cross_entropy', 'scale_token_weights',
            'weighted_token_mean', 'token_accuracy', 'per_scale_accuracy']
@@ -50,7 +50,7 @@ def scale_token_weights(patch_nums: Sequence[int],
     Returns:
         Tensor: (L,) float32.
     """
-    L = sum(pn * pn for pn in patch_nums)
+    L = num_tokens(patch_nums)
     if scale_weights is None:
         return torch.full((L,), 1.0 / L, device=device)
     w = torch.cat([torch.full((pn * pn,), float(scale_weights.get(pn, 1.0)), device=device)

@@ -5,7 +5,7 @@ backbone's next-scale inputs are built (ground truth, or the model's own
 predictions) and how many forward passes are made. It receives the backbone
 and the tokenizer as call arguments and owns no parameters, so it never
 appears in a ``state_dict``, in DDP or in the optimizer. Its only state is the
-RNG of its token sampler (``state_dict()`` / ``load_state_dict()``).
+RNG of its token selector (``state_dict()`` / ``load_state_dict()``).
 
 Student inputs are always built by ``tokenizer.idx_to_next_inputs`` on a token
 list in which the model's predictions replace ground-truth scales. Block ``k``
@@ -15,12 +15,12 @@ at scales ``>= k`` when block ``k`` is read. For FlexVAR block ``k`` is exactly
 analogue: the area-resized cumulative ``f_hat`` of scales ``< k`` with the
 predicted scales in it.
 """
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence
 
 import torch
 import torch.nn as nn
 
-from .rollout_output import RolloutOutput, scale_slices
+from ..utils.scale_layout import RolloutOutput, input_slice, scale_slices
 from .token_selector import TokenSelector
 
 __all__ = ['BaseRollout', 'teacher_forced_inputs', 'student_block_logits',
@@ -72,13 +72,12 @@ def student_block_logits(backbone: nn.Module, tokenizer: nn.Module, labels: torc
     x_BLCv = teacher_forced_inputs(tokenizer, token_list, patch_nums)  # (B, L-1, Cvae)
     blocks = scale_slices(patch_nums)
     if context == 'markov':
-        sl = blocks[scale_index]
-        x_block = x_BLCv[:, sl.start - 1:sl.stop - 1]  # (B, pn_k**2, Cvae); SOS has no input
+        x_block = x_BLCv[:, input_slice(blocks[scale_index])]  # (B, pn_k**2, Cvae)
         return backbone.forward_student(labels, x_block, patch_nums, scale_index)
     if context == 'full':
         prefix = list(patch_nums[:scale_index + 1])
-        end = blocks[scale_index].stop
-        logits = backbone(labels, x_BLCv[:, :end - 1], prefix)  # (B, L_prefix, V)
+        x_prefix = x_BLCv[:, input_slice(slice(0, blocks[scale_index].stop))]
+        logits = backbone(labels, x_prefix, prefix)  # (B, L_prefix, V)
         return logits[:, blocks[scale_index]]
     raise ValueError(f"context must be 'markov' or 'full', got {context!r}")
 
@@ -86,7 +85,7 @@ def student_block_logits(backbone: nn.Module, tokenizer: nn.Module, labels: torc
 def teacher_prefix_then_student_chain(
         backbone: nn.Module, tokenizer: nn.Module, labels: torch.Tensor,
         idx_list: Sequence[torch.Tensor], patch_nums: Sequence[int], num_tf_scales: int,
-        context: str, selector: TokenSelector) -> Tuple[torch.Tensor, int]:
+        context: str, selector: TokenSelector) -> torch.Tensor:
     """Teacher-force the first scales, then chain student forcing to the last.
 
     One block-causal pass over ``patch_nums[:num_tf_scales]`` with ground-truth
@@ -104,31 +103,37 @@ def teacher_prefix_then_student_chain(
         selector (TokenSelector): turns logits into the chained tokens.
 
     Returns:
-        tuple: logits (B, L, V) of every scale in schedule order, and the number
-        of forward passes (``1 + K - num_tf_scales``).
+        Tensor: logits (B, L, V) of every scale in schedule order, from
+        ``1 + K - num_tf_scales`` forward passes.
     """
     K = len(patch_nums)
     if not 1 <= num_tf_scales <= K:
         raise ValueError(f'num_tf_scales must be in [1, {K}], got {num_tf_scales}')
     blocks = scale_slices(patch_nums)
-    prefix_len = blocks[num_tf_scales - 1].stop
     x_BLCv = teacher_forced_inputs(tokenizer, idx_list, patch_nums)  # (B, L-1, Cvae)
-    logits_tf = backbone(labels, x_BLCv[:, :prefix_len - 1],
-                         list(patch_nums[:num_tf_scales]))  # (B, prefix_len, V)
+    x_prefix = x_BLCv[:, input_slice(slice(0, blocks[num_tf_scales - 1].stop))]
+    logits_tf = backbone(labels, x_prefix, list(patch_nums[:num_tf_scales]))  # (B, L_tf, V)
     per_scale = [logits_tf[:, blocks[k]] for k in range(num_tf_scales)]
     tokens = list(idx_list)
     for k in range(num_tf_scales, K):
         tokens[k - 1] = selector(per_scale[k - 1].detach())
         per_scale.append(student_block_logits(backbone, tokenizer, labels, tokens, patch_nums,
                                               k, context))
-    return torch.cat(per_scale, dim=1), 1 + K - num_tf_scales
+    return torch.cat(per_scale, dim=1)
 
 
 class BaseRollout:
-    """A rollout strategy: ``__call__`` runs the passes of one training step."""
+    """A rollout strategy: ``__call__`` runs the passes of one training step.
+
+    A strategy that reads tokens off its own logits sets ``selector`` to a
+    :class:`TokenSelector`; the strategy's ``state_dict()`` is that
+    selector's RNG state.
+    """
 
     #: the student-pass attention regimes a strategy may accept
     CONTEXTS = ('markov', 'full')
+    #: turns the strategy's own logits into tokens; ``None`` for strategies that read none
+    selector: Optional[TokenSelector] = None
 
     def __call__(self, backbone: nn.Module, tokenizer: nn.Module, labels: torch.Tensor,
                  idx_list: List[torch.Tensor], patch_nums: Sequence[int]) -> RolloutOutput:
@@ -147,9 +152,11 @@ class BaseRollout:
         raise NotImplementedError
 
     def state_dict(self) -> Dict:
-        """RNG state of the strategy (empty for deterministic strategies)."""
-        return {}
+        """RNG state of the selector (empty for strategies without one)."""
+        return {} if self.selector is None else self.selector.state_dict()
 
     def load_state_dict(self, state: Dict) -> None:
-        if state:
+        if self.selector is not None:
+            self.selector.load_state_dict(state)
+        elif state:
             raise ValueError(f'{type(self).__name__} has no state, got keys {sorted(state)}')

@@ -5,8 +5,8 @@ import torch
 import torch.nn as nn
 
 from sar_mm.registry import ROLLOUTS
+from ..utils.scale_layout import RolloutOutput
 from .base_rollout import BaseRollout, teacher_prefix_then_student_chain
-from .rollout_output import RolloutOutput
 from .token_selector import TokenSelector
 
 __all__ = ['HybridTFSF']
@@ -45,14 +45,8 @@ class HybridTFSF(BaseRollout):
     def __call__(self, backbone: nn.Module, tokenizer: nn.Module, labels: torch.Tensor,
                  idx_list: List[torch.Tensor], patch_nums: Sequence[int]) -> RolloutOutput:
         num_tf_scales = sum(1 for pn in patch_nums if pn <= self.tf_max_scale)
-        logits, num_forwards = teacher_prefix_then_student_chain(
+        logits = teacher_prefix_then_student_chain(
             backbone, tokenizer, labels, idx_list, patch_nums, num_tf_scales,
             self.context, self.selector)
         return RolloutOutput(patch_nums=tuple(patch_nums), logits=logits,
-                             targets=torch.cat(list(idx_list), dim=1), num_forwards=num_forwards)
-
-    def state_dict(self) -> dict:
-        return self.selector.state_dict()
-
-    def load_state_dict(self, state: dict) -> None:
-        self.selector.load_state_dict(state)
+                             targets=torch.cat(list(idx_list), dim=1))

@@ -5,8 +5,8 @@ import torch
 import torch.nn as nn
 
 from sar_mm.registry import ROLLOUTS
+from ..utils.scale_layout import RolloutOutput, scale_slices
 from .base_rollout import BaseRollout, teacher_forced_inputs
-from .rollout_output import RolloutOutput, scale_slices
 from .token_selector import TokenSelector
 
 __all__ = ['InterleaveTFSF']
@@ -46,8 +46,7 @@ class InterleaveTFSF(BaseRollout):
         x_tf = teacher_forced_inputs(tokenizer, idx_list, patch_nums)  # (B, L-1, Cvae)
         logits_tf = backbone(labels, x_tf, list(patch_nums))  # (B, L, V)
         if K == 1:
-            return RolloutOutput(patch_nums=tuple(patch_nums), logits=logits_tf,
-                                 targets=targets, num_forwards=1)
+            return RolloutOutput(patch_nums=tuple(patch_nums), logits=logits_tf, targets=targets)
         tokens = list(idx_list)
         for k in range(0, K - 1, 2):
             tokens[k] = self.selector(logits_tf[:, blocks[k]].detach())
@@ -55,11 +54,4 @@ class InterleaveTFSF(BaseRollout):
         logits_mixed = backbone(labels, x_mixed, list(patch_nums))  # (B, L, V)
         logits = torch.cat([(logits_tf if k % 2 == 0 else logits_mixed)[:, blocks[k]]
                             for k in range(K)], dim=1)  # (B, L, V)
-        return RolloutOutput(patch_nums=tuple(patch_nums), logits=logits, targets=targets,
-                             num_forwards=2)
-
-    def state_dict(self) -> dict:
-        return self.selector.state_dict()
-
-    def load_state_dict(self, state: dict) -> None:
-        self.selector.load_state_dict(state)
+        return RolloutOutput(patch_nums=tuple(patch_nums), logits=logits, targets=targets)

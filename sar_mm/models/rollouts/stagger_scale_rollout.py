@@ -5,9 +5,9 @@ import torch
 import torch.nn as nn
 
 from sar_mm.registry import ROLLOUTS
+from ..utils.scale_layout import RolloutOutput, input_slice, scale_slices
 from .base_rollout import BaseRollout, teacher_forced_inputs
 from .rollout_guidance import SARRolloutGuidance
-from .rollout_output import RolloutOutput, scale_slices
 from .token_selector import TokenSelector
 
 __all__ = ['StaggerScaleRollout']
@@ -86,18 +86,26 @@ class StaggerScaleRollout(BaseRollout):
         self.target = target
         self.selector = TokenSelector(token_selection, top_k, top_p, seed)
 
+    def student_scales(self, num_scales: int) -> Tuple[int, ...]:
+        """Scales the student pass predicts, in the order ``student_logits`` holds them.
+
+        ``(K-1,)`` for ``'last'``, ``1..K-1`` for ``'all'``.
+        """
+        K = num_scales
+        return (K - 1, ) if self.sf_scope == 'last' else tuple(range(1, K))
+
     def rollout_scales(self, num_scales: int) -> Tuple[int, ...]:
         """Scales whose teacher tokens the step uses: student inputs and targets.
 
-        ``'last'`` needs scale ``K-2`` (input of the student scale ``K-1``) and,
-        with teacher targets, ``K-1``; ``'all'`` needs ``0..K-2`` and ``1..K-1``.
-        Tokens of the other scales are never drawn (their sampling would cost a
-        top-k/top-p pass over ``pn ** 2`` rows of ``V`` logits for nothing).
+        Student scale ``k`` reads the teacher tokens of ``k - 1`` and, with
+        teacher targets, of ``k``: ``'last'`` needs ``K-2`` (and ``K-1``),
+        ``'all'`` needs ``0..K-2`` (and ``1..K-1``). Tokens of the other scales
+        are never drawn (their sampling would cost a top-k/top-p pass over
+        ``pn ** 2`` rows of ``V`` logits for nothing).
         """
-        K = num_scales
-        inputs = (K - 2, ) if self.sf_scope == 'last' else tuple(range(K - 1))
-        targets = ((K - 1, ) if self.sf_scope == 'last' else tuple(range(1, K)))
-        return tuple(sorted(set(inputs) | (set(targets) if self.target == 'teacher' else set())))
+        targets = set(self.student_scales(num_scales))
+        inputs = {k - 1 for k in targets}
+        return tuple(sorted(inputs | (targets if self.target == 'teacher' else set())))
 
     @torch.no_grad()
     def rollout_tokens(self, backbone: nn.Module, labels: torch.Tensor, x_BLCv: torch.Tensor,
@@ -146,38 +154,25 @@ class StaggerScaleRollout(BaseRollout):
         teacher_idx = self.rollout_tokens(backbone, labels, x_tf, logits_tf, patch_nums,
                                           self.rollout_scales(K))
 
+        student_scales = self.student_scales(K)
         if self.sf_scope == 'last':
-            student_scales = (K - 1,)
             tokens = list(idx_list[:K - 2]) + [teacher_idx[K - 2]]
         else:
-            student_scales = tuple(range(1, K))
             tokens = teacher_idx[:K - 1]
         x_student = teacher_forced_inputs(tokenizer, tokens, patch_nums)  # (B, L-1, Cvae)
-        # block k of the inputs sits at tokens [start_k - 1, stop_k - 1): the start token has none
-        student_blocks = [x_student[:, blocks[k].start - 1:blocks[k].stop - 1]
-                          for k in student_scales]  # each (B, pn_k**2, Cvae)
         if self.sf_context == 'markov':
             student_logits = torch.cat([
-                backbone.forward_student(labels, x_k, list(patch_nums), k)
-                for k, x_k in zip(student_scales, student_blocks)], dim=1)  # (B, Ls, V)
-            num_forwards = 1 + len(student_scales)
+                backbone.forward_student(labels, x_student[:, input_slice(blocks[k])],
+                                         list(patch_nums), k)
+                for k in student_scales], dim=1)  # (B, Ls, V)
         else:
             logits_shifted = backbone(labels, x_student, list(patch_nums))  # (B, L, V)
             student_logits = torch.cat([logits_shifted[:, blocks[k]] for k in student_scales],
                                        dim=1)  # (B, Ls, V)
-            num_forwards = 2
 
         source = teacher_idx if self.target == 'teacher' else idx_list
         student_targets = torch.cat([source[k] for k in student_scales], dim=1)  # (B, Ls)
         return RolloutOutput(
             patch_nums=tuple(patch_nums), logits=logits_tf,
             targets=torch.cat(list(idx_list), dim=1), student_logits=student_logits,
-            student_targets=student_targets, student_scales=student_scales,
-            student_inputs=torch.cat(student_blocks, dim=1), teacher_idx=teacher_idx,
-            num_forwards=num_forwards)
-
-    def state_dict(self) -> dict:
-        return self.selector.state_dict()
-
-    def load_state_dict(self, state: dict) -> None:
-        self.selector.load_state_dict(state)
+            student_targets=student_targets)

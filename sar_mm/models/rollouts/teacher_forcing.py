@@ -5,8 +5,8 @@ import torch
 import torch.nn as nn
 
 from sar_mm.registry import ROLLOUTS
+from ..utils.scale_layout import RolloutOutput
 from .base_rollout import BaseRollout, teacher_forced_inputs
-from .rollout_output import RolloutOutput
 
 __all__ = ['TeacherForcing']
 
@@ -24,4 +24,4 @@ class TeacherForcing(BaseRollout):
         x_BLCv = teacher_forced_inputs(tokenizer, idx_list, patch_nums)  # (B, L-1, Cvae)
         logits = backbone(labels, x_BLCv, list(patch_nums))  # (B, L, V)
         return RolloutOutput(patch_nums=tuple(patch_nums), logits=logits,
-                             targets=torch.cat(list(idx_list), dim=1), num_forwards=1)
+                             targets=torch.cat(list(idx_list), dim=1))

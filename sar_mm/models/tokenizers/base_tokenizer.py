@@ -1,11 +1,12 @@
 """Interface every multi-scale tokenizer of sar_mm implements.
 
 A tokenizer turns images into one token map per scale of a schedule
-``patch_nums`` (e.g. ``[1, 2, 3, 4, 5, 6, 8, 10, 13, 16]``), builds the
-next-scale inputs that a backbone consumes, and decodes token maps to images.
-Token maps are flattened row-major: scale ``pn`` has ``pn * pn`` tokens.
-``L = sum(pn ** 2)``. The first scale (``patch_nums[0] == 1``) has no input
-block: the backbone's start token stands in for it.
+``patch_nums`` (e.g. :data:`~sar_mm.models.utils.scale_layout.CANONICAL_PATCH_NUMS`),
+builds the next-scale inputs that a backbone consumes, and decodes token maps
+to images. Token maps are flattened row-major: scale ``pn`` has ``pn * pn``
+tokens, ``L = sum(pn ** 2)`` in all (:mod:`sar_mm.models.utils.scale_layout`).
+The first scale (``patch_nums[0] == 1``) has no input block: the backbone's
+start token stands in for it.
 
 Tokenizers are frozen by default: ``eval()`` mode and ``requires_grad=False``;
 ``train()`` keeps them in eval mode while ``frozen`` is set.

@@ -17,6 +17,7 @@ import torch
 import torch.nn as nn
 
 from sar_mm.registry import TOKENIZERS
+from ..utils.scale_layout import CANONICAL_PATCH_NUMS
 from .base_tokenizer import BaseMultiScaleTokenizer
 from .residual_quantizer import ResidualQuantizer, check_residual_schedule
 from .var_autoencoder import VARDecoder, VAREncoder
@@ -45,7 +46,7 @@ class MultiScaleVQVAE(BaseMultiScaleTokenizer):
 
     def __init__(self, ch: int = 160, z_channels: int = 32, vocab_size: int = 4096,
                  share_quant_resi: int = 4, quant_resi: float = 0.5,
-                 patch_nums: Sequence[int] = (1, 2, 3, 4, 5, 6, 8, 10, 13, 16),
+                 patch_nums: Sequence[int] = CANONICAL_PATCH_NUMS,
                  ch_mult: Sequence[int] = (1, 1, 2, 2, 4), num_res_blocks: int = 2,
                  frozen: bool = True) -> None:
         super().__init__(frozen=frozen)

@@ -11,24 +11,19 @@ rank draws its own schedule, and exposes ``state_dict()`` /
 ``load_state_dict()`` so a resumed run continues the exact same sequence.
 """
 import random
-from typing import Dict, List, Sequence, Tuple
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from mmengine.dist import get_rank, get_world_size
 
 from sar_mm.registry import TASK_UTILS
+from .scale_layout import CANONICAL_PATCH_NUMS, check_schedule, num_tokens
 
-__all__ = ['FixedScaleSchedule', 'FlexVARRandomScaleSchedule', 'draw_flexvar_schedule',
-           'CANONICAL_PATCH_NUMS']
+__all__ = ['FixedScaleSchedule', 'FlexVARRandomScaleSchedule', 'FlexVARScheduleSettings',
+           'draw_flexvar_schedule', 'FLEXVAR_FIXED_HEAD']
 
-#: the 10-step schedule of VAR / FlexVAR (680 tokens).
-CANONICAL_PATCH_NUMS: Tuple[int, ...] = (1, 2, 3, 4, 5, 6, 8, 10, 13, 16)
-
-
-def _check_increasing(patch_nums: Sequence[int]) -> None:
-    if len(patch_nums) == 0 or patch_nums[0] != 1:
-        raise ValueError(f'a schedule must start with scale 1, got {list(patch_nums)}')
-    if any(b <= a for a, b in zip(patch_nums, patch_nums[1:])):
-        raise ValueError(f'a schedule must be strictly increasing, got {list(patch_nums)}')
+#: the first two scales of every non-canonical FlexVAR draw; the random drops never remove them
+FLEXVAR_FIXED_HEAD = (1, 2)
 
 
 def _rank_seed(seed: int) -> int:
@@ -48,7 +43,7 @@ class FixedScaleSchedule:
     """
 
     def __init__(self, patch_nums: Sequence[int] = CANONICAL_PATCH_NUMS) -> None:
-        _check_increasing(patch_nums)
+        check_schedule(patch_nums)
         self.patch_nums = [int(pn) for pn in patch_nums]
 
     def state_dict(self) -> Dict:
@@ -67,18 +62,56 @@ class FixedScaleSchedule:
         return list(self.patch_nums)
 
 
+@dataclass
+class FlexVARScheduleSettings:
+    """The settings of FlexVAR's random schedule; the defaults are the official ones.
+
+    Validated on construction (docs/method.md §4.1).
+
+    Attributes:
+        canonical: the schedule taken with probability ``canonical_prob``.
+        canonical_prob (float): 0.05.
+        mid_range, mid_count: 5 distinct scales from 3..10 (inclusive bounds).
+        high_range, high_count: 2 distinct scales from 11..15 (inclusive bounds).
+        last_scale (int): 16.
+        drop_thresholds: 0.90 / 0.95 / 0.98 / 0.99.
+        max_tokens (int): 680.
+        cap_window (int): the token cap removes among the last 4 positions.
+    """
+
+    canonical: Sequence[int] = CANONICAL_PATCH_NUMS
+    canonical_prob: float = 0.05
+    mid_range: Tuple[int, int] = (3, 10)
+    mid_count: int = 5
+    high_range: Tuple[int, int] = (11, 15)
+    high_count: int = 2
+    last_scale: int = 16
+    drop_thresholds: Sequence[float] = (0.90, 0.95, 0.98, 0.99)
+    max_tokens: int = 680
+    cap_window: int = 4
+
+    def __post_init__(self) -> None:
+        self.canonical = tuple(int(pn) for pn in self.canonical)
+        self.mid_range, self.high_range = tuple(self.mid_range), tuple(self.high_range)
+        self.drop_thresholds = tuple(self.drop_thresholds)
+        check_schedule(self.canonical)
+        head, mid, high = FLEXVAR_FIXED_HEAD[-1], self.mid_range, self.high_range
+        if not head < mid[0] <= mid[1] < high[0] <= high[1] < self.last_scale:
+            raise ValueError(f'expected {head} < mid_range <= high_range < last_scale, got '
+                             f'{mid}, {high}, {self.last_scale}')
+        if self.mid_count > mid[1] - mid[0] + 1 or self.high_count > high[1] - high[0] + 1:
+            raise ValueError('cannot draw more distinct scales than a range holds')
+        if num_tokens(self.canonical) > self.max_tokens:
+            raise ValueError(f'the canonical schedule exceeds max_tokens={self.max_tokens}')
+
+    @property
+    def max_scale(self) -> int:
+        """Largest scale a draw can return."""
+        return max(self.last_scale, max(self.canonical))
+
+
 def draw_flexvar_schedule(rng: random.Random,
-                          canonical: Sequence[int] = CANONICAL_PATCH_NUMS,
-                          canonical_prob: float = 0.05,
-                          fixed_head: Sequence[int] = (1, 2),
-                          mid_range: Tuple[int, int] = (3, 10),
-                          mid_count: int = 5,
-                          high_range: Tuple[int, int] = (11, 15),
-                          high_count: int = 2,
-                          last_scale: int = 16,
-                          drop_thresholds: Sequence[float] = (0.90, 0.95, 0.98, 0.99),
-                          max_tokens: int = 680,
-                          cap_window: int = 4) -> List[int]:
+                          settings: Optional[FlexVARScheduleSettings] = None) -> List[int]:
     """One draw of FlexVAR's random training schedule (docs/method.md §4.1).
 
     The calls on ``rng`` are made in the order of the official
@@ -86,8 +119,9 @@ def draw_flexvar_schedule(rng: random.Random,
     state gives the same schedule as the official code.
 
     1. With probability ``canonical_prob`` take ``canonical``; otherwise
-       ``fixed_head`` + sorted(``mid_count`` distinct values of ``mid_range`` and
-       ``high_count`` distinct values of ``high_range``) + ``[last_scale]``.
+       :data:`FLEXVAR_FIXED_HEAD` + sorted(``mid_count`` distinct values of
+       ``mid_range`` and ``high_count`` distinct values of ``high_range``) +
+       ``[last_scale]``.
     2. Draw ``u ~ U(0, 1)`` once; for every threshold ``u`` exceeds, remove one
        element chosen uniformly among indices ``2 .. len - 2`` (never the first
        two scales nor the last).
@@ -97,24 +131,25 @@ def draw_flexvar_schedule(rng: random.Random,
 
     Args:
         rng: the generator to draw from (advanced in place).
-        mid_range, high_range: inclusive bounds.
+        settings: ``None`` for the official settings.
 
     Returns:
         list[int]: the schedule, strictly increasing.
     """
-    if rng.random() < canonical_prob:
-        patch_nums = list(canonical)
+    s = FlexVARScheduleSettings() if settings is None else settings
+    if rng.random() < s.canonical_prob:
+        patch_nums = list(s.canonical)
     else:
-        middle = (rng.sample(range(mid_range[0], mid_range[1] + 1), mid_count)
-                  + rng.sample(range(high_range[0], high_range[1] + 1), high_count))
+        middle = (rng.sample(range(s.mid_range[0], s.mid_range[1] + 1), s.mid_count)
+                  + rng.sample(range(s.high_range[0], s.high_range[1] + 1), s.high_count))
         middle.sort()
-        patch_nums = list(fixed_head) + middle + [last_scale]
+        patch_nums = list(FLEXVAR_FIXED_HEAD) + middle + [s.last_scale]
     u = rng.random()
-    for threshold in drop_thresholds:
+    for threshold in s.drop_thresholds:
         if u > threshold:
             patch_nums.pop(rng.choice(range(2, len(patch_nums) - 1)))
-    while sum(pn * pn for pn in patch_nums) > max_tokens:
-        patch_nums.pop(rng.choice(range(len(patch_nums) - cap_window, len(patch_nums))))
+    while num_tokens(patch_nums) > s.max_tokens:
+        patch_nums.pop(rng.choice(range(len(patch_nums) - s.cap_window, len(patch_nums))))
     return patch_nums
 
 
@@ -122,58 +157,29 @@ def draw_flexvar_schedule(rng: random.Random,
 class FlexVARRandomScaleSchedule:
     """FlexVAR's random per-step schedule (docs/method.md §4.1), one draw per call.
 
-    The defaults are the official ones. ``max_scale`` must not exceed the
-    tokenizer's latent side (16 for 256 px images with the VQ-16 tokenizer; the
-    official 512 px crops give a 32 x 32 latent that is area-pooled down to at
-    most 16); ``ScaleWiseAR`` checks it against every batch.
+    ``max_scale`` must not exceed the tokenizer's latent side (16 for 256 px
+    images with the VQ-16 tokenizer; the official 512 px crops give a 32 x 32
+    latent that is area-pooled down to at most 16); ``ScaleWiseAR`` checks it
+    against every batch.
 
     Args:
         seed (int): base seed; the RNG is seeded ``seed * world_size + rank``.
-        canonical: the schedule taken with probability ``canonical_prob``.
-        canonical_prob (float): 0.05.
-        mid_range, mid_count: 5 distinct scales from 3..10.
-        high_range, high_count: 2 distinct scales from 11..15.
-        last_scale (int): 16.
-        drop_thresholds: 0.90 / 0.95 / 0.98 / 0.99.
-        max_tokens (int): 680.
-        cap_window (int): the token cap removes among the last 4 positions.
+        **settings: fields of :class:`FlexVARScheduleSettings` (``canonical``,
+            ``mid_range``, ``max_tokens``, ...); the defaults are the official ones.
     """
 
-    def __init__(self,
-                 seed: int = 0,
-                 canonical: Sequence[int] = CANONICAL_PATCH_NUMS,
-                 canonical_prob: float = 0.05,
-                 mid_range: Tuple[int, int] = (3, 10),
-                 mid_count: int = 5,
-                 high_range: Tuple[int, int] = (11, 15),
-                 high_count: int = 2,
-                 last_scale: int = 16,
-                 drop_thresholds: Sequence[float] = (0.90, 0.95, 0.98, 0.99),
-                 max_tokens: int = 680,
-                 cap_window: int = 4) -> None:
-        _check_increasing(canonical)
-        if not 2 < mid_range[0] <= mid_range[1] < high_range[0] <= high_range[1] < last_scale:
-            raise ValueError('expected 2 < mid_range <= high_range < last_scale, got '
-                             f'{mid_range}, {high_range}, {last_scale}')
-        if mid_count > mid_range[1] - mid_range[0] + 1 or high_count > high_range[1] - high_range[0] + 1:
-            raise ValueError('cannot draw more distinct scales than a range holds')
-        if sum(pn * pn for pn in canonical) > max_tokens:
-            raise ValueError(f'the canonical schedule exceeds max_tokens={max_tokens}')
-        self.kwargs = dict(canonical=tuple(canonical), canonical_prob=canonical_prob,
-                           mid_range=tuple(mid_range), mid_count=mid_count,
-                           high_range=tuple(high_range), high_count=high_count,
-                           last_scale=last_scale, drop_thresholds=tuple(drop_thresholds),
-                           max_tokens=max_tokens, cap_window=cap_window)
+    def __init__(self, seed: int = 0, **settings: Any) -> None:
+        self.settings = FlexVARScheduleSettings(**settings)
         self.seed = seed
         self.rng = random.Random(_rank_seed(seed))
 
     @property
     def max_scale(self) -> int:
         """Largest scale this schedule can return."""
-        return max(self.kwargs['last_scale'], max(self.kwargs['canonical']))
+        return self.settings.max_scale
 
     def __call__(self) -> List[int]:
-        return draw_flexvar_schedule(self.rng, **self.kwargs)
+        return draw_flexvar_schedule(self.rng, self.settings)
 
     def state_dict(self) -> Dict:
         """The RNG state, as plain Python lists (safe for any checkpoint format)."""

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from sar_mm.models.losses import ContrastiveStudentForcingLoss
-from sar_mm.models.rollouts import RolloutOutput
+from sar_mm.models.utils.scale_layout import RolloutOutput
 
 
 def test_csfl_terms_match_hand_computation():
@@ -15,8 +15,7 @@ def test_csfl_terms_match_hand_computation():
     student_logits = torch.tensor([[[1.0, 0.0]] * 4], requires_grad=True)
     student_targets = torch.tensor([[0, 0, 1, 1]])
     out = RolloutOutput(patch_nums=(1, 2), logits=logits, targets=targets,
-                        student_logits=student_logits, student_targets=student_targets,
-                        student_scales=(1,))
+                        student_logits=student_logits, student_targets=student_targets)
     losses = ContrastiveStudentForcingLoss(sigma=0.01)(out)
 
     ce_right = math.log(1 + math.exp(-1.0))

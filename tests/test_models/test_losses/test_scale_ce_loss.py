@@ -5,7 +5,7 @@ import torch
 
 from sar_mm.models.losses import (ScaleCrossEntropyLoss, per_scale_accuracy, scale_token_weights,
                                   token_cross_entropy)
-from sar_mm.models.rollouts import RolloutOutput
+from sar_mm.models.utils.scale_layout import RolloutOutput
 
 
 def hand_ce(row, target):

@@ -1,44 +1,20 @@
-"""A tiny FlexVAR pair, a backbone wrapper that records every call, hand-built inputs."""
-from typing import List, NamedTuple, Optional, Sequence
+"""A tiny FlexVAR pair, hand-built inputs, and one recorded rollout step."""
+from typing import Sequence, Tuple
 
 import torch
-import torch.nn as nn
 
 from sar_mm.models.backbones.flexvar_transformer import FlexVARTransformer
+from sar_mm.models.rollouts import BaseRollout
 from sar_mm.models.tokenizers.flex_vqvae import FlexVQVAE
+from sar_mm.models.utils.scale_layout import RolloutOutput
+from sar_mm.testing import RolloutTrace
 
 
-class Call(NamedTuple):
-    kind: str  # 'forward' or 'student'
-    labels: torch.Tensor
-    inputs: torch.Tensor
-    patch_nums: List[int]
-    scale_index: Optional[int]
-    logits: torch.Tensor
-    grad_enabled: bool
-
-
-class RecordingBackbone(nn.Module):
-    """Forwards to a real backbone and keeps (a detached copy of) every call."""
-
-    def __init__(self, backbone: nn.Module) -> None:
-        super().__init__()
-        self.inner = backbone
-        self.num_classes = backbone.num_classes
-        self.calls: List[Call] = []
-
-    def forward(self, labels: torch.Tensor, x: torch.Tensor, patch_nums: Sequence[int]):
-        logits = self.inner(labels, x, patch_nums)
-        self.calls.append(Call('forward', labels.clone(), x.detach().clone(), list(patch_nums),
-                               None, logits.detach().clone(), torch.is_grad_enabled()))
-        return logits
-
-    def forward_student(self, labels: torch.Tensor, x: torch.Tensor, patch_nums: Sequence[int],
-                        scale_index: int):
-        logits = self.inner.forward_student(labels, x, patch_nums, scale_index)
-        self.calls.append(Call('student', labels.clone(), x.detach().clone(), list(patch_nums),
-                               scale_index, logits.detach().clone(), torch.is_grad_enabled()))
-        return logits
+def traced(rollout: BaseRollout, tiny_flexvar: tuple) -> Tuple[RolloutOutput, RolloutTrace]:
+    """(output, trace) of one step of ``rollout`` on the ``tiny_flexvar`` fixture."""
+    tokenizer, backbone, labels, idx_list, patch_nums = tiny_flexvar
+    trace = RolloutTrace(rollout)
+    return trace(backbone, tokenizer, labels, idx_list, patch_nums), trace
 
 
 def up_code(tokenizer: FlexVQVAE, idx: torch.Tensor, pn: int, next_pn: int) -> torch.Tensor:

@@ -2,17 +2,17 @@ import pytest
 import torch
 
 from sar_mm.models.rollouts import HybridTFSF
-from rollout_helpers import block, up_code
+from rollout_helpers import block, traced, up_code
 
 
 @pytest.mark.parametrize('tf_max_scale', [3, 5])
 def test_hybrid_switches_after_configured_scale(tiny_flexvar, tf_max_scale):
     tokenizer, backbone, labels, idx_list, patch_nums = tiny_flexvar  # [1, 2, 3, 4, 6, 8]
     n_tf = sum(pn <= tf_max_scale for pn in patch_nums)
-    out = HybridTFSF(tf_max_scale=tf_max_scale)(backbone, tokenizer, labels, idx_list, patch_nums)
+    out, trace = traced(HybridTFSF(tf_max_scale=tf_max_scale), tiny_flexvar)
 
-    calls = backbone.calls
-    assert out.num_forwards == len(calls) == 1 + len(patch_nums) - n_tf
+    calls = trace.calls
+    assert trace.num_forwards == len(calls) == 1 + len(patch_nums) - n_tf
     tf = calls[0]
     assert tf.kind == 'forward' and tf.patch_nums == patch_nums[:n_tf]
     expected_tf = torch.cat([up_code(tokenizer, idx_list[k], patch_nums[k], patch_nums[k + 1])
@@ -38,7 +38,6 @@ def test_hybrid_switches_after_configured_scale(tiny_flexvar, tf_max_scale):
 
 
 def test_hybrid_with_every_scale_teacher_forced_is_teacher_forcing(tiny_flexvar):
-    tokenizer, backbone, labels, idx_list, patch_nums = tiny_flexvar
-    out = HybridTFSF(tf_max_scale=patch_nums[-1])(backbone, tokenizer, labels, idx_list,
-                                                  patch_nums)
-    assert out.num_forwards == 1 and backbone.calls[0].patch_nums == patch_nums
+    patch_nums = tiny_flexvar[-1]
+    _, trace = traced(HybridTFSF(tf_max_scale=patch_nums[-1]), tiny_flexvar)
+    assert trace.num_forwards == 1 and trace.calls[0].patch_nums == patch_nums

@@ -1,16 +1,16 @@
 import torch
 
 from sar_mm.models.rollouts import InterleaveTFSF
-from rollout_helpers import block, up_code
+from rollout_helpers import block, traced, up_code
 
 
 def test_interleave_uses_two_forwards_and_alternates(tiny_flexvar):
     tokenizer, backbone, labels, idx_list, patch_nums = tiny_flexvar
     K = len(patch_nums)
-    out = InterleaveTFSF()(backbone, tokenizer, labels, idx_list, patch_nums)
+    out, trace = traced(InterleaveTFSF(), tiny_flexvar)
 
-    calls = backbone.calls
-    assert len(calls) == 2 == out.num_forwards
+    calls = trace.calls
+    assert len(calls) == 2 == trace.num_forwards
     assert all(c.kind == 'forward' and c.patch_nums == patch_nums for c in calls)
     tf, mixed = calls
     for k in range(1, K):

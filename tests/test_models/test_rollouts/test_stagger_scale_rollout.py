@@ -3,7 +3,7 @@ import torch
 
 from sar_mm.models.losses import ContrastiveStudentForcingLoss
 from sar_mm.models.rollouts import StaggerScaleRollout
-from rollout_helpers import block, up_code
+from rollout_helpers import block, traced, up_code
 
 
 def argmax_ssr(**kwargs):
@@ -13,21 +13,22 @@ def argmax_ssr(**kwargs):
 def test_last_scope_student_forces_only_the_last_transition(tiny_flexvar):
     tokenizer, backbone, labels, idx_list, patch_nums = tiny_flexvar
     K = len(patch_nums)
-    out = argmax_ssr()(backbone, tokenizer, labels, idx_list, patch_nums)
+    ssr = argmax_ssr()
+    out, trace = traced(ssr, tiny_flexvar)
 
-    calls = backbone.calls
-    assert [c.kind for c in calls] == ['forward', 'student'] and out.num_forwards == 2
+    calls = trace.calls
+    assert [c.kind for c in calls] == ['forward', 'student'] and trace.num_forwards == 2
     tf, student = calls
     assert tf.patch_nums == patch_nums and student.scale_index == K - 1
     teacher = [tf.logits[:, block(patch_nums, k)].argmax(-1) for k in range(K)]
     # tokens are drawn only where the step reads them: student input K-2, target K-1
-    assert all(out.teacher_idx[k] is None for k in range(K - 2))
+    teacher_idx = trace.selected_per_scale()
+    assert all(teacher_idx[k] is None for k in range(K - 2))
     for k in (K - 2, K - 1):
-        assert torch.equal(out.teacher_idx[k], teacher[k])
+        assert torch.equal(teacher_idx[k], teacher[k])
     expected = up_code(tokenizer, teacher[K - 2], patch_nums[K - 2], patch_nums[K - 1])
     torch.testing.assert_close(student.inputs, expected, rtol=1e-5, atol=1e-6)
-    torch.testing.assert_close(out.student_inputs, expected, rtol=1e-5, atol=1e-6)
-    assert out.student_scales == (K - 1,)
+    assert ssr.student_scales(K) == (K - 1,)
     assert torch.equal(out.student_targets, teacher[K - 1])
     assert torch.equal(out.targets, torch.cat(idx_list, dim=1))
     torch.testing.assert_close(out.logits.detach(), tf.logits)
@@ -36,10 +37,10 @@ def test_last_scope_student_forces_only_the_last_transition(tiny_flexvar):
 
 def test_gt_target_is_the_naive_sf_ablation(tiny_flexvar):
     tokenizer, backbone, labels, idx_list, patch_nums = tiny_flexvar
-    out = argmax_ssr(target='gt')(backbone, tokenizer, labels, idx_list, patch_nums)
+    out, trace = traced(argmax_ssr(target='gt'), tiny_flexvar)
     assert torch.equal(out.student_targets, idx_list[-1])
     K = len(patch_nums)
-    assert [k for k, idx in enumerate(out.teacher_idx) if idx is not None] == [K - 2]
+    assert [k for k, idx in enumerate(trace.selected_per_scale()) if idx is not None] == [K - 2]
 
 
 @pytest.mark.parametrize('scope,target,expected', [
@@ -52,10 +53,11 @@ def test_rollout_scales_are_the_ones_the_student_pass_reads(scope, target, expec
 def test_all_scope_markov_student_forces_every_transition(tiny_flexvar):
     tokenizer, backbone, labels, idx_list, patch_nums = tiny_flexvar
     K = len(patch_nums)
-    out = argmax_ssr(sf_scope='all')(backbone, tokenizer, labels, idx_list, patch_nums)
-    tf, *students = backbone.calls
+    ssr = argmax_ssr(sf_scope='all')
+    out, trace = traced(ssr, tiny_flexvar)
+    tf, *students = trace.calls
     assert [c.scale_index for c in students] == list(range(1, K))
-    assert out.num_forwards == K and out.student_scales == tuple(range(1, K))
+    assert trace.num_forwards == K and ssr.student_scales(K) == tuple(range(1, K))
     teacher = [tf.logits[:, block(patch_nums, k)].argmax(-1) for k in range(K)]
     for k, call in zip(range(1, K), students):
         torch.testing.assert_close(
@@ -67,11 +69,10 @@ def test_all_scope_markov_student_forces_every_transition(tiny_flexvar):
 def test_full_context_uses_the_block_causal_forward(tiny_flexvar):
     tokenizer, backbone, labels, idx_list, patch_nums = tiny_flexvar
     K = len(patch_nums)
-    out = argmax_ssr(sf_scope='all', sf_context='full')(backbone, tokenizer, labels, idx_list,
-                                                        patch_nums)
-    tf, shifted = backbone.calls
+    out, trace = traced(argmax_ssr(sf_scope='all', sf_context='full'), tiny_flexvar)
+    tf, shifted = trace.calls
     assert shifted.kind == 'forward' and shifted.patch_nums == patch_nums
-    assert out.num_forwards == 2
+    assert trace.num_forwards == 2
     teacher = [tf.logits[:, block(patch_nums, k)].argmax(-1) for k in range(K)]
     expected = torch.cat([up_code(tokenizer, teacher[k], patch_nums[k], patch_nums[k + 1])
                           for k in range(K - 1)], dim=1)
@@ -82,8 +83,8 @@ def test_full_context_uses_the_block_causal_forward(tiny_flexvar):
 def test_full_context_last_scope_keeps_ground_truth_context(tiny_flexvar):
     tokenizer, backbone, labels, idx_list, patch_nums = tiny_flexvar
     K = len(patch_nums)
-    out = argmax_ssr(sf_context='full')(backbone, tokenizer, labels, idx_list, patch_nums)
-    tf, shifted = backbone.calls
+    out, trace = traced(argmax_ssr(sf_context='full'), tiny_flexvar)
+    tf, shifted = trace.calls
     n_gt = sum(pn * pn for pn in patch_nums[1:K - 1])
     torch.testing.assert_close(shifted.inputs[:, :n_gt], tf.inputs[:, :n_gt])
     teacher_prev = tf.logits[:, block(patch_nums, K - 2)].argmax(-1)
@@ -97,22 +98,22 @@ def test_full_context_last_scope_keeps_ground_truth_context(tiny_flexvar):
 def test_rollout_cfg_guides_teacher_tokens_with_the_sar_ramp(tiny_flexvar):
     tokenizer, backbone, labels, idx_list, patch_nums = tiny_flexvar
     K, gamma = len(patch_nums), 1.5
-    out = StaggerScaleRollout(token_selection='argmax', rollout_cfg=gamma)(
-        backbone, tokenizer, labels, idx_list, patch_nums)
-    tf, uncond, student = backbone.calls
+    _, trace = traced(StaggerScaleRollout(token_selection='argmax', rollout_cfg=gamma),
+                      tiny_flexvar)
+    tf, uncond, student = trace.calls
     assert tf.grad_enabled and not uncond.grad_enabled and student.grad_enabled
+    assert trace.num_forwards == 2
     assert torch.equal(uncond.labels, torch.full_like(labels, backbone.num_classes))
     assert torch.equal(uncond.inputs, tf.inputs)
     for i in (K - 2, K - 1):
         t = gamma * 0.5 * (1 + i / (K - 1))  # spec 2.2
         sl = block(patch_nums, i)
         guided = (1 + t) * tf.logits[:, sl] - t * uncond.logits[:, sl]
-        assert torch.equal(out.teacher_idx[i], guided.argmax(-1))
+        assert torch.equal(trace.selected_per_scale()[i], guided.argmax(-1))
 
 
 def test_no_grad_uncond_half_gives_the_gradient_of_the_2b_batch(tiny_flexvar):
-    tokenizer, backbone, labels, idx_list, patch_nums = tiny_flexvar
-    inner = backbone.inner
+    tokenizer, inner, labels, idx_list, patch_nums = tiny_flexvar
     gamma, B, K = 1.2, labels.shape[0], len(patch_nums)
     loss_fn = ContrastiveStudentForcingLoss(sigma=0.5)
 
@@ -151,20 +152,21 @@ def test_sampling_is_reproducible_from_saved_state_and_leaves_logits_intact(tiny
                               seed=5)
     ssr(backbone, tokenizer, labels, idx_list, patch_nums)  # advance the stream once
     state = ssr.state_dict()
-    first = ssr(backbone, tokenizer, labels, idx_list, patch_nums)
+    first, first_trace = traced(ssr, tiny_flexvar)
     # the teacher logits handed out are the ones the backbone produced (no in-place filtering)
-    torch.testing.assert_close(first.logits.detach(), backbone.calls[-2].logits)
+    torch.testing.assert_close(first.logits.detach(), first_trace.calls[0].logits)
+    first_idx = first_trace.selected_per_scale()
 
     resumed = StaggerScaleRollout(token_selection='sample', top_k=20, top_p=0.9,
                                   rollout_cfg=0.0, seed=123)
     resumed.load_state_dict(state)
-    again = resumed(backbone, tokenizer, labels, idx_list, patch_nums)
-    for a, b in zip(first.teacher_idx[-2:], again.teacher_idx[-2:]):
+    _, again = traced(resumed, tiny_flexvar)
+    for a, b in zip(first_idx[-2:], again.selected_per_scale()[-2:]):
         assert torch.equal(a, b)
     # a different stream gives different tokens on the large scales
-    other = StaggerScaleRollout(token_selection='sample', top_k=20, top_p=0.9, rollout_cfg=0.0,
-                                seed=6)(backbone, tokenizer, labels, idx_list, patch_nums)
-    assert not torch.equal(other.teacher_idx[-1], first.teacher_idx[-1])
+    _, other = traced(StaggerScaleRollout(token_selection='sample', top_k=20, top_p=0.9,
+                                          rollout_cfg=0.0, seed=6), tiny_flexvar)
+    assert not torch.equal(other.selected_per_scale()[-1], first_idx[-1])
 
 
 def test_invalid_settings_raise(tiny_flexvar):

@@ -2,16 +2,16 @@ import pytest
 import torch
 
 from sar_mm.models.rollouts import StudentForcing
-from rollout_helpers import block, up_code
+from rollout_helpers import block, traced, up_code
 
 
 def test_markov_student_forcing_chains_its_own_predictions(tiny_flexvar):
     tokenizer, backbone, labels, idx_list, patch_nums = tiny_flexvar
     K = len(patch_nums)
-    out = StudentForcing()(backbone, tokenizer, labels, idx_list, patch_nums)
+    out, trace = traced(StudentForcing(), tiny_flexvar)
 
-    calls = backbone.calls
-    assert len(calls) == K == out.num_forwards
+    calls = trace.calls
+    assert len(calls) == K == trace.num_forwards
     # pass 1 holds only the start token
     assert calls[0].kind == 'forward' and calls[0].patch_nums == patch_nums[:1]
     assert calls[0].inputs.shape[1] == 0
@@ -32,8 +32,8 @@ def test_markov_student_forcing_chains_its_own_predictions(tiny_flexvar):
 def test_full_context_student_forcing_uses_prefix_block_causal_passes(tiny_flexvar):
     tokenizer, backbone, labels, idx_list, patch_nums = tiny_flexvar
     K = len(patch_nums)
-    out = StudentForcing(context='full')(backbone, tokenizer, labels, idx_list, patch_nums)
-    calls = backbone.calls
+    out, trace = traced(StudentForcing(context='full'), tiny_flexvar)
+    calls = trace.calls
     assert [c.kind for c in calls] == ['forward'] * K
     assert [c.patch_nums for c in calls] == [patch_nums[:k + 1] for k in range(K)]
     own = [calls[k].logits[:, block(patch_nums, k)].argmax(-1) for k in range(K)]

@@ -1,15 +1,15 @@
 import torch
 
 from sar_mm.models.rollouts import TeacherForcing
-from rollout_helpers import up_code
+from rollout_helpers import traced, up_code
 
 
 def test_teacher_forcing_one_pass_on_ground_truth_inputs(tiny_flexvar):
     tokenizer, backbone, labels, idx_list, patch_nums = tiny_flexvar
-    out = TeacherForcing()(backbone, tokenizer, labels, idx_list, patch_nums)
+    out, trace = traced(TeacherForcing(), tiny_flexvar)
 
-    assert len(backbone.calls) == 1 and out.num_forwards == 1
-    call = backbone.calls[0]
+    assert len(trace.calls) == 1 and trace.num_forwards == 1 and trace.selected == []
+    call = trace.calls[0]
     assert call.kind == 'forward' and call.patch_nums == patch_nums
     expected = torch.cat([up_code(tokenizer, idx_list[k], patch_nums[k], patch_nums[k + 1])
                           for k in range(len(patch_nums) - 1)], dim=1)

@@ -5,8 +5,9 @@ import pytest
 import torch
 
 from sar_mm.models.utils import scale_schedule as schedule_module
-from sar_mm.models.utils.scale_schedule import (CANONICAL_PATCH_NUMS, FixedScaleSchedule,
-                                                FlexVARRandomScaleSchedule)
+from sar_mm.models.utils.scale_layout import CANONICAL_PATCH_NUMS
+from sar_mm.models.utils.scale_schedule import (FixedScaleSchedule, FlexVARRandomScaleSchedule,
+                                                FlexVARScheduleSettings, draw_flexvar_schedule)
 from sar_mm.registry import TASK_UTILS
 
 
@@ -45,6 +46,10 @@ def test_random_schedule_follows_the_spec_draw_for_draw():
     reference = random.Random(7)  # world size 1, rank 0: seed * 1 + 0
     for _ in range(2000):
         assert sched() == spec_draw(reference)
+    # the free function draws with the same official settings by default
+    rng, reference = random.Random(11), random.Random(11)
+    for _ in range(200):
+        assert draw_flexvar_schedule(rng) == spec_draw(reference)
 
 
 def test_random_schedule_statistics_match_the_spec_simulation():
@@ -100,4 +105,12 @@ def test_invalid_random_schedule_settings():
         FlexVARRandomScaleSchedule(max_tokens=100)
     with pytest.raises(ValueError, match='distinct'):
         FlexVARRandomScaleSchedule(high_count=6)
+    with pytest.raises(ValueError, match='mid_range <= high_range'):
+        FlexVARRandomScaleSchedule(mid_range=(3, 12))
+    with pytest.raises(ValueError, match='start with scale 1'):
+        FlexVARRandomScaleSchedule(canonical=(2, 4))
+    with pytest.raises(TypeError, match='canonicl'):
+        FlexVARRandomScaleSchedule(canonicl=(1, 2))
     assert FlexVARRandomScaleSchedule(canonical=CANONICAL_PATCH_NUMS).max_scale == 16
+    settings = FlexVARScheduleSettings(canonical=[1, 2, 4], last_scale=20)
+    assert settings.canonical == (1, 2, 4) and settings.max_scale == 20
