@@ -18,6 +18,7 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
 import torch
 import torch.nn as nn
 
+from ..utils.scale_layout import num_tokens
 from .layers import (AdaLNBeforeHead, AdaLNSelfAttn, BlockCache, attention_dtype,
                      block_causal_bias, compiled_run_blocks, run_blocks)
 
@@ -222,7 +223,7 @@ class BaseScaleTransformer(nn.Module):
             Tensor: logits (B, L, V).
         """
         pns = self.check_schedule(patch_nums)
-        num_inputs = sum(pn * pn for pn in pns) - 1
+        num_inputs = num_tokens(pns) - 1
         if x_BLCv_wo_first_l.shape[1] != num_inputs:
             raise ValueError(f'the schedule {list(pns)} needs {num_inputs} input tokens after '
                              f'the start token, got {x_BLCv_wo_first_l.shape[1]}')
@@ -314,7 +315,7 @@ class SamplingCache:
         self.cond_BD: Optional[torch.Tensor] = backbone.class_emb(label_B)  # (B, C)
         device = self.cond_BD.device
         dtype = attention_dtype(device.type, self.cond_BD.dtype)
-        max_len = sum(pn * pn for pn in self.patch_nums)
+        max_len = num_tokens(self.patch_nums)
         self.block_caches: Optional[List[BlockCache]] = [
             BlockCache(label_B.shape[0], max_len, block.attn.num_heads, block.attn.head_dim,
                        dtype, device) for block in backbone.blocks

@@ -27,6 +27,7 @@ import torch
 import torch.nn as nn
 
 from sar_mm.registry import BACKBONES
+from ..utils.scale_layout import CANONICAL_PATCH_NUMS, num_tokens, scale_slices
 from .base_backbone import BaseScaleTransformer, as_schedule
 from .layers import block_causal_bias
 
@@ -49,12 +50,12 @@ class VARTransformer(BaseScaleTransformer):
     float32_logits = True
 
     def __init__(self, depth: int,
-                 patch_nums: Sequence[int] = (1, 2, 3, 4, 5, 6, 8, 10, 13, 16),
+                 patch_nums: Sequence[int] = CANONICAL_PATCH_NUMS,
                  vocab_size: int = 4096, **kwargs) -> None:
         pns = as_schedule(patch_nums)
         sizes = [pn * pn for pn in pns]
         C = 64 * depth
-        tables = dict(pos_1LC=nn.Parameter(torch.zeros(1, sum(sizes), C)),
+        tables = dict(pos_1LC=nn.Parameter(torch.zeros(1, num_tokens(pns), C)),
                       lvl_embed=nn.Embedding(len(pns), C))
         super().__init__(depth, vocab_size, tables, **kwargs)
         self.patch_nums: Tuple[int, ...] = pns
@@ -78,9 +79,8 @@ class VARTransformer(BaseScaleTransformer):
 
     def scale_positions(self, patch_nums: Tuple[int, ...], si: int) -> torch.Tensor:
         """``lvl_embed(si) + pos_1LC`` rows of scale ``si`` (§7.11): (1, pn_si ** 2, C)."""
-        begin = sum(pn * pn for pn in self.patch_nums[:si])
-        end = begin + self.patch_nums[si]**2
-        return self.lvl_embed(self.lvl_1L[:, begin:end]) + self.pos_1LC[:, begin:end]
+        rows = scale_slices(self.patch_nums)[si]
+        return self.lvl_embed(self.lvl_1L[:, rows]) + self.pos_1LC[:, rows]
 
     def attn_bias(self, patch_nums: Sequence[int], device: torch.device,
                   dtype: Optional[torch.dtype] = None) -> torch.Tensor:
@@ -89,5 +89,5 @@ class VARTransformer(BaseScaleTransformer):
         pns = tuple(int(pn) for pn in patch_nums)
         if pns != self.patch_nums[:len(pns)]:
             return super().attn_bias(pns, device, dtype)
-        L = sum(pn * pn for pn in pns)
+        L = num_tokens(pns)
         return self.attn_bias_for_masking[:, :, :L, :L]
