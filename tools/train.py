@@ -84,10 +84,12 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
 
     if args.amp:
         optim_wrapper = cfg.optim_wrapper
-        if optim_wrapper.get('type', 'OptimWrapper') not in ('OptimWrapper', 'AmpOptimWrapper'):
-            raise ValueError(f'--amp needs OptimWrapper or AmpOptimWrapper, the config uses '
-                             f'{optim_wrapper.type}')
-        optim_wrapper.type = 'AmpOptimWrapper'
+        if optim_wrapper.get('type') not in ('SkipNonFiniteOptimWrapper',
+                                             'SkipNonFiniteAmpOptimWrapper'):
+            raise ValueError('--amp needs SkipNonFiniteOptimWrapper or '
+                             'SkipNonFiniteAmpOptimWrapper, the config uses '
+                             f'{optim_wrapper.get("type")}')
+        optim_wrapper.type = 'SkipNonFiniteAmpOptimWrapper'
         optim_wrapper.setdefault('loss_scale', 'dynamic')
 
     if args.auto_scale_lr:
