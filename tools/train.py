@@ -26,9 +26,9 @@ from mmengine.logging import print_log
 from mmengine.runner import Runner
 
 from sar_mm.engine import (BatchPlan, apply_batch_plan, find_resumable_checkpoint,
-                           launch_summary, plan_train_batch, setup_distributed,
-                           trust_checkpoint_path)
+                           launch_summary, plan_train_batch, setup_distributed)
 from sar_mm.registry import RUNNERS
+from sar_mm.utils.checkpoint_io import trust_checkpoint_path
 from sar_mm.utils.config_validation import check_runner_config
 from sar_mm.utils.setup_env import register_all_modules
 
