@@ -48,9 +48,8 @@ from torch.serialization import MAGIC_NUMBER
 from .state_dict_conversion import state_dict_problems
 
 __all__ = ['CheckpointReadError', 'CheckpointMismatchError', 'trust_checkpoint_path',
-           'trusted_checkpoint_paths', 'is_trusted_checkpoint', 'load_checkpoint_file',
-           'checkpoint_state_dict', 'read_state_dict', 'load_state_dict_checked',
-           'register_checkpoint_loader']
+           'is_trusted_checkpoint', 'load_checkpoint_file', 'checkpoint_state_dict',
+           'read_state_dict', 'load_state_dict_checked', 'register_checkpoint_loader']
 
 PathLike = Union[str, os.PathLike]
 
@@ -81,11 +80,6 @@ def trust_checkpoint_path(path: PathLike) -> None:
     real = _real(path)
     if real not in _TRUSTED:
         _TRUSTED.append(real)
-
-
-def trusted_checkpoint_paths() -> List[str]:
-    """The trusted files and directories (resolved), in the order they were added."""
-    return list(_TRUSTED)
 
 
 def is_trusted_checkpoint(path: PathLike) -> bool:
