@@ -58,10 +58,11 @@ from mmengine.runner import Runner
 from mmengine.utils import ProgressBar
 from torch.utils.data import DataLoader
 
-from sar_mm.engine import launch_line, setup_distributed, trust_checkpoint_path
+from sar_mm.engine import launch_line, setup_distributed
 from sar_mm.evaluation import SampleFolderDataset, list_sample_indices, pack_sample_folder
 from sar_mm.models.generators.scale_wise_ar import protocol_test_cfg
 from sar_mm.registry import DATASETS, RUNNERS
+from sar_mm.utils.checkpoint_io import trust_checkpoint_path
 from sar_mm.utils.config_validation import check_runner_config
 from sar_mm.utils.setup_env import register_all_modules
 

@@ -26,9 +26,9 @@ from mmengine.logging import print_log
 from mmengine.runner import Runner
 
 from sar_mm.engine import (BatchPlan, apply_batch_plan, find_resumable_checkpoint,
-                           launch_summary, plan_train_batch, setup_distributed,
-                           trust_checkpoint_path)
+                           launch_summary, plan_train_batch, setup_distributed)
 from sar_mm.registry import RUNNERS
+from sar_mm.utils.checkpoint_io import trust_checkpoint_path
 from sar_mm.utils.config_validation import check_runner_config
 from sar_mm.utils.setup_env import register_all_modules
 
@@ -84,10 +84,12 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
 
     if args.amp:
         optim_wrapper = cfg.optim_wrapper
-        if optim_wrapper.get('type', 'OptimWrapper') not in ('OptimWrapper', 'AmpOptimWrapper'):
-            raise ValueError(f'--amp needs OptimWrapper or AmpOptimWrapper, the config uses '
-                             f'{optim_wrapper.type}')
-        optim_wrapper.type = 'AmpOptimWrapper'
+        if optim_wrapper.get('type') not in ('SkipNonFiniteOptimWrapper',
+                                             'SkipNonFiniteAmpOptimWrapper'):
+            raise ValueError('--amp needs SkipNonFiniteOptimWrapper or '
+                             'SkipNonFiniteAmpOptimWrapper, the config uses '
+                             f'{optim_wrapper.get("type")}')
+        optim_wrapper.type = 'SkipNonFiniteAmpOptimWrapper'
         optim_wrapper.setdefault('loss_scale', 'dynamic')
 
     if args.auto_scale_lr:

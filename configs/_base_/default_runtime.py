@@ -9,8 +9,8 @@ default_hooks = dict(
     # One checkpoint per epoch; resuming restarts at an epoch boundary, where the
     # data order (DefaultSampler seeded by seed + epoch) and, through RNGStateHook,
     # every random stream continue exactly. (``by_epoch=False, interval=N`` adds
-    # checkpoints inside epochs; sar_mm's EpochBasedTrainLoop resumes those at the
-    # next batch.) Checkpoints are written to a temporary file and renamed, so a
+    # checkpoints inside epochs; the schedules' MidEpochResumableTrainLoop resumes
+    # those at the next batch.) Checkpoints are written to a temporary file and renamed, so a
     # killed run never leaves a truncated one under a checkpoint's name.
     checkpoint=dict(type='CheckpointHook', interval=1, by_epoch=True, max_keep_ckpts=3,
                     save_last=True, backend_args=dict(backend='atomic_local')),

@@ -20,9 +20,9 @@ model = dict(
 train_dataloader = dict(batch_size=128, num_workers=1, dataset=dict(num_samples=6400, seed=1))
 
 max_epochs = 2
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs)
+train_cfg = dict(type='MidEpochResumableTrainLoop', max_epochs=max_epochs)
 optim_wrapper = dict(
-    type='AmpOptimWrapper',
+    type='SkipNonFiniteAmpOptimWrapper',
     optimizer=dict(type='AdamW', lr=3e-3, betas=(0.9, 0.99), weight_decay=0.01))
 param_scheduler = [
     dict(type='LinearLR', start_factor=1.0, end_factor=0.05, by_epoch=True, begin=0,

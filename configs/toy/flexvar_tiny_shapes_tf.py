@@ -10,7 +10,7 @@
 _base_ = ['./flexvar_tiny_shapes_tf_pretrain.py']
 
 max_epochs = 1
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs)
+train_cfg = dict(type='MidEpochResumableTrainLoop', max_epochs=max_epochs)
 optim_wrapper = dict(optimizer=dict(lr=1e-4))
 # the pretraining checkpoint must fit the whole generator
 default_hooks = dict(strict_checkpoint=dict(ignore_prefixes=()))

@@ -31,8 +31,8 @@ train_dataloader = dict(
         pipeline=[dict(type='RandomLatentFlip', prob=0.5), dict(type='PackLatentInputs')]))
 
 max_epochs = 10
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs)
-optim_wrapper = dict(type='AmpOptimWrapper', optimizer=dict(lr=1e-3))
+train_cfg = dict(type='MidEpochResumableTrainLoop', max_epochs=max_epochs)
+optim_wrapper = dict(type='SkipNonFiniteAmpOptimWrapper', optimizer=dict(lr=1e-3))
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.005, end_factor=1.0, by_epoch=True, begin=0, end=1,
          convert_to_iter_based=True),

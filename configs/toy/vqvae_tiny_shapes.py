@@ -27,9 +27,9 @@ model = dict(
 train_dataloader = dict(batch_size=64, num_workers=1, dataset=dict(num_samples=6400))
 
 max_epochs = 6
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs)
+train_cfg = dict(type='MidEpochResumableTrainLoop', max_epochs=max_epochs)
 optim_wrapper = dict(
-    type='AmpOptimWrapper',
+    type='SkipNonFiniteAmpOptimWrapper',
     optimizer=dict(type='AdamW', lr=2e-3, betas=(0.9, 0.95), weight_decay=0.0),
     clip_grad=dict(max_norm=1.0))
 param_scheduler = [

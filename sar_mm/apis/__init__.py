@@ -1,11 +1,9 @@
 """High-level APIs: build a generator from a config and checkpoint, sample images,
 cache a frozen tokenizer's latents."""
-from .inference import (CheckpointMismatchError, image_grid, init_generator,
-                        load_generator_checkpoint, sample_images, state_dict_mismatches)
+from .inference import image_grid, init_generator, load_generator_checkpoint, sample_images
 from .latent_extraction import (extract_latents, latent_source_config, load_tokenizer_checkpoint,
                                 save_latent_file, tokenizer_digest)
 
-__all__ = ['CheckpointMismatchError', 'image_grid', 'init_generator',
-           'load_generator_checkpoint', 'sample_images', 'state_dict_mismatches',
+__all__ = ['image_grid', 'init_generator', 'load_generator_checkpoint', 'sample_images',
            'extract_latents', 'latent_source_config', 'load_tokenizer_checkpoint',
            'save_latent_file', 'tokenizer_digest']

@@ -2,16 +2,16 @@
 
 ``init_generator`` builds :class:`~sar_mm.models.generators.ScaleWiseAR` from a
 config file (or :class:`mmengine.config.Config`) and loads a checkpoint
-strictly: a converted release (``tools/model_converters/*_to_sarmm.py``,
-``dict(state_dict=..., meta=...)``), a checkpoint written by ``tools/train.py``
-or a plain state dict. ``sample_images`` draws class-conditional samples with
+strictly through :mod:`sar_mm.utils.checkpoint_io`: a converted release
+(``tools/model_converters/*_to_sarmm.py``, ``dict(state_dict=..., meta=...)``),
+a checkpoint written by ``tools/train.py`` or a plain state dict.
+``sample_images`` draws class-conditional samples with
 :meth:`ScaleWiseAR.generate` and returns uint8 channel-last images;
 ``image_grid`` lays them out for saving.
 """
 import copy
-import pickle
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -19,99 +19,17 @@ import torch.nn as nn
 from mmengine.config import Config
 from mmengine.logging import print_log
 
-from sar_mm.engine.checkpoint_io import is_trusted_checkpoint
 from sar_mm.models.generators import ScaleWiseAR
 from sar_mm.models.utils import SamplingConfig
 from sar_mm.registry import MODELS
+from sar_mm.utils.checkpoint_io import (checkpoint_state_dict, load_checkpoint_file,
+                                        load_state_dict_checked)
 from sar_mm.utils.image_grid import tile_samples
 from sar_mm.utils.setup_env import register_all_modules
 
-__all__ = ['CheckpointMismatchError', 'state_dict_mismatches', 'load_generator_checkpoint',
-           'read_state_dict', 'load_state_dict_checked',
-           'init_generator', 'sample_images', 'image_grid']
+__all__ = ['load_generator_checkpoint', 'init_generator', 'sample_images', 'image_grid']
 
 Images = Union[np.ndarray, torch.Tensor]
-
-
-class CheckpointMismatchError(ValueError):
-    """A checkpoint whose keys or shapes differ from the generator's."""
-
-
-def state_dict_mismatches(state_dict: Dict[str, torch.Tensor],
-                          expected: Dict[str, torch.Tensor]) -> List[str]:
-    """Missing keys, unexpected keys and shape mismatches of ``state_dict``.
-
-    Args:
-        state_dict: the checkpoint's tensors.
-        expected: the model's ``state_dict()``.
-
-    Returns:
-        list[str]: one line per kind of problem; empty when the two fit.
-    """
-    missing = sorted(set(expected) - set(state_dict))
-    unexpected = sorted(set(state_dict) - set(expected))
-    wrong = [f'{k} (checkpoint {tuple(state_dict[k].shape)}, model {tuple(expected[k].shape)})'
-             for k in sorted(set(expected) & set(state_dict))
-             if tuple(state_dict[k].shape) != tuple(expected[k].shape)]
-    problems = []
-    for what, keys in (('missing keys', missing), ('unexpected keys', unexpected),
-                       ('shape mismatches', wrong)):
-        if keys:
-            shown = ', '.join(keys[:20]) + (f', ... ({len(keys)} in all)' if len(keys) > 20
-                                            else '')
-            problems.append(f'{what}: {shown}')
-    return problems
-
-
-def _read_checkpoint(path: str, trust_checkpoint: bool) -> dict:
-    """Load a checkpoint file on the CPU (``weights_only`` unless trusted)."""
-    if not Path(path).is_file():
-        raise FileNotFoundError(f'checkpoint {path} not found')
-    weights_only = not (trust_checkpoint or is_trusted_checkpoint(path))
-    try:
-        obj = torch.load(path, map_location='cpu', weights_only=weights_only)
-    except pickle.UnpicklingError as err:
-        raise RuntimeError(
-            f'{path} holds Python objects besides tensors (for example a tools/train.py '
-            'checkpoint with its message hub), so it was not loaded with weights_only=True. '
-            'If you trust the file, pass trust_checkpoint=True (demo: --trust-checkpoint).'
-        ) from err
-    if not isinstance(obj, dict):
-        raise CheckpointMismatchError(f'{path} holds a {type(obj).__name__}, not a checkpoint')
-    return obj
-
-
-def read_state_dict(path: str, trust_checkpoint: bool) -> Tuple[dict, Dict[str, torch.Tensor]]:
-    """A checkpoint file and its state dict of tensors.
-
-    Returns:
-        tuple: the loaded object and its state dict (under ``'state_dict'``, or
-        the object itself for a plain state dict).
-
-    Raises:
-        CheckpointMismatchError: a state dict with entries that are not tensors.
-    """
-    obj = _read_checkpoint(path, trust_checkpoint)
-    state_dict = obj['state_dict'] if isinstance(obj.get('state_dict'), dict) else obj
-    not_tensors = [str(k) for k, v in state_dict.items() if not torch.is_tensor(v)]
-    if not_tensors:
-        raise CheckpointMismatchError(f'{path} is not a state dict of tensors (entries '
-                                      f'{not_tensors[:10]}); expected a sar_mm checkpoint')
-    return obj, state_dict
-
-
-def load_state_dict_checked(module: nn.Module, state_dict: Dict[str, torch.Tensor], path: str,
-                            what: str) -> None:
-    """``module.load_state_dict(state_dict, strict=True)`` after naming every mismatch.
-
-    Raises:
-        CheckpointMismatchError: ``path does not fit the {what}``, with the
-            missing and unexpected keys and the shape mismatches.
-    """
-    problems = state_dict_mismatches(state_dict, module.state_dict())
-    if problems:
-        raise CheckpointMismatchError(f'{path} does not fit the {what}: ' + '; '.join(problems))
-    module.load_state_dict(state_dict, strict=True)
 
 
 def load_generator_checkpoint(generator: nn.Module, checkpoint: str,
@@ -130,12 +48,14 @@ def load_generator_checkpoint(generator: nn.Module, checkpoint: str,
         dict: the checkpoint's ``meta`` (empty if it has none).
 
     Raises:
-        CheckpointMismatchError: naming the missing and unexpected keys and the
-            shape mismatches.
+        FileNotFoundError, CheckpointReadError, CheckpointMismatchError: see
+            :mod:`sar_mm.utils.checkpoint_io`; a mismatch names the missing and
+            unexpected keys and the shape mismatches.
     """
-    obj, state_dict = read_state_dict(checkpoint, trust_checkpoint)
-    load_state_dict_checked(generator, state_dict, checkpoint, 'generator')
-    return obj.get('meta') or {}
+    loaded = load_checkpoint_file(checkpoint, trust_checkpoint=trust_checkpoint)
+    load_state_dict_checked(generator, checkpoint_state_dict(loaded, checkpoint), checkpoint,
+                            'generator')
+    return loaded.get('meta') or {}
 
 
 def init_generator(config: Union[str, Path, Config],

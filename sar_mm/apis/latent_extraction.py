@@ -19,7 +19,8 @@ from mmengine.dataset import default_collate
 from sar_mm.datasets.latent_dataset import LATENT_VIEWS
 from sar_mm.models.data_preprocessors import to_symmetric_range
 from sar_mm.registry import DATASETS
-from .inference import CheckpointMismatchError, load_state_dict_checked, read_state_dict
+from sar_mm.utils.checkpoint_io import (CheckpointMismatchError, load_state_dict_checked,
+                                        read_state_dict)
 
 __all__ = ['latent_source_config', 'extract_latents', 'save_latent_file',
            'load_tokenizer_checkpoint', 'tokenizer_digest']
@@ -89,8 +90,9 @@ def load_tokenizer_checkpoint(tokenizer: torch.nn.Module, checkpoint: str,
     Raises:
         CheckpointMismatchError: no ``tokenizer.*`` entries, or entries that do
             not fit (missing / unexpected keys, shapes).
+        FileNotFoundError, CheckpointReadError: see :mod:`sar_mm.utils.checkpoint_io`.
     """
-    _, state_dict = read_state_dict(checkpoint, trust_checkpoint)
+    state_dict = read_state_dict(checkpoint, trust_checkpoint)
     prefix = 'tokenizer.'
     entries = {k[len(prefix):]: v for k, v in state_dict.items() if k.startswith(prefix)}
     if not entries:

@@ -4,13 +4,15 @@ import warnings
 
 from mmengine.registry import DefaultScope
 
+from .checkpoint_io import register_checkpoint_loader
+
 __all__ = ['register_all_modules']
 
 
 def register_all_modules(init_default_scope: bool = True) -> None:
     """Import every sar_mm subpackage (registering all components) and set up I/O.
 
-    Also installs the checkpoint loader of ``sar_mm.engine.checkpoint_io``
+    Also installs the checkpoint loader of ``sar_mm.utils.checkpoint_io``
     (``weights_only=False`` only for trusted paths), which MMEngine 0.10.7
     needs on torch >= 2.6 to resume its own checkpoints.
 
@@ -22,8 +24,6 @@ def register_all_modules(init_default_scope: bool = True) -> None:
     import sar_mm.engine  # noqa: F401
     import sar_mm.evaluation  # noqa: F401
     import sar_mm.models  # noqa: F401
-    from sar_mm.engine.checkpoint_io import register_checkpoint_loader
-
     register_checkpoint_loader()
     if not init_default_scope:
         return

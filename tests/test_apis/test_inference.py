@@ -9,11 +9,11 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from sar_mm.apis import (CheckpointMismatchError, image_grid, init_generator, sample_images,
-                         state_dict_mismatches)
+from sar_mm.apis import image_grid, init_generator, sample_images
 from sar_mm.models.converters.flexvar import convert_flexvar_checkpoints
 from sar_mm.models.generators import ScaleWiseAR, to_uint8_images
 from sar_mm.models.utils import FLEXVAR_SAMPLED_SCALES
+from sar_mm.utils.checkpoint_io import CheckpointMismatchError, CheckpointReadError
 
 TINY = Path(__file__).resolve().parents[1] / 'data' / 'configs' / 'tiny_flexvar_sample.py'
 
@@ -58,7 +58,7 @@ def test_checkpoint_round_trip(tiny, tiny_ckpt):
 @pytest.mark.parametrize('change,message', [
     ('remove', 'missing keys: backbone.head.bias'),
     ('extra', 'unexpected keys: backbone.extra.weight'),
-    ('shape', 'shape mismatches: backbone.head.bias (checkpoint (65,), model (64,))'),
+    ('shape', 'shape mismatches: backbone.head.bias: checkpoint (65,) vs model (64,)'),
 ])
 def test_strict_loading_names_the_problem(tiny, tmp_path, change, message):
     state = dict(tiny.state_dict())
@@ -74,26 +74,23 @@ def test_strict_loading_names_the_problem(tiny, tmp_path, change, message):
     assert message in str(e.value)
 
 
-def test_state_dict_mismatches_lists_every_problem():
-    expected = dict(a=torch.zeros(2), b=torch.zeros(3), c=torch.zeros(1))
-    got = dict(a=torch.zeros(2), b=torch.zeros(4), d=torch.zeros(1))
-    assert state_dict_mismatches(got, expected) == [
-        'missing keys: c', 'unexpected keys: d',
-        'shape mismatches: b (checkpoint (4,), model (3,))']
-    assert state_dict_mismatches(expected, expected) == []
-
-
 def test_pickled_objects_need_trust(tiny, tmp_path):
     path = tmp_path / 'train.pth'
     torch.save(dict(state_dict=tiny.state_dict(), meta=argparse.Namespace(epoch=3)), path)
-    with pytest.raises(RuntimeError, match='trust_checkpoint=True'):
+    with pytest.raises(CheckpointReadError, match=r'train\.pth holds Python objects besides '
+                       r'tensors \(argparse\.Namespace\).*trust_checkpoint=True'):
         init_generator(TINY, str(path))
     init_generator(TINY, str(path), trust_checkpoint=True)
     with pytest.raises(FileNotFoundError, match='missing.pth'):
         init_generator(TINY, str(tmp_path / 'missing.pth'))
     torch.save(dict(state_dict=dict(note='not a tensor')), tmp_path / 'odd.pth')
-    with pytest.raises(CheckpointMismatchError, match='not a state dict of tensors'):
+    with pytest.raises(CheckpointMismatchError, match=r"odd\.pth has no state dict of tensors: "
+                       r"its \['state_dict'\] .* entries include non-tensors \['note'\]"):
         init_generator(TINY, str(tmp_path / 'odd.pth'))
+    (tmp_path / 'noise.pth').write_bytes(bytes(range(256)) * 4)
+    for trust in (False, True):
+        with pytest.raises(CheckpointReadError, match=r'noise\.pth is not a checkpoint: '):
+            init_generator(TINY, str(tmp_path / 'noise.pth'), trust_checkpoint=trust)
 
 
 def test_sampling_is_deterministic(tiny):

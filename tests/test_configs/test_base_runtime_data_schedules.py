@@ -94,7 +94,7 @@ def test_sar_lin0_tail_schedule():
     the lin0 tail from epoch 179 of 190 (Lin0LR's numbers: tests/test_engine/test_schedulers)."""
     cfg = Config.fromfile(BASE / 'schedules' / 'sar_lin0_tail.py')
     wrapper, lrs = _lrs(cfg, epoch_length=3)
-    assert type(wrapper).__name__ == 'AmpOptimWrapper'
+    assert type(wrapper).__name__ == 'SkipNonFiniteAmpOptimWrapper'
     assert wrapper.cast_dtype == resolve_precision('auto').dtype  # the machine's choice
     assert wrapper.max_loss_scale == 32768.0 and wrapper.clip_grad_kwargs == dict(max_norm=2.0)
     groups = wrapper.optimizer.param_groups

@@ -18,7 +18,7 @@ from mmengine.logging import MessageHub
 from mmengine.runner import Runner
 from reliability_runs import ITER_CONFIG, in_process_runner
 
-from sar_mm.engine import OptimWrapper
+from sar_mm.engine import SkipNonFiniteOptimWrapper
 from sar_mm.utils.setup_env import register_all_modules
 
 POISONED_ITER = 1  # 0-based: the second iteration
@@ -91,7 +91,7 @@ def test_skip_drops_the_step_counts_it_and_trains_on(tmp_path: Path):
 
 def _wrapper_and_model():
     model = nn.Linear(3, 1)
-    wrapper = OptimWrapper(torch.optim.AdamW(model.parameters(), lr=0.1))
+    wrapper = SkipNonFiniteOptimWrapper(torch.optim.AdamW(model.parameters(), lr=0.1))
     return model, wrapper
 
 

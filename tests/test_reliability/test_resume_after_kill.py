@@ -18,7 +18,7 @@ from mmengine.runner import Runner
 from reliability_runs import (EPOCH_CONFIG, ITER_CONFIG, checkpoint_iter, in_process_runner,
                               logged, resumed_iter, run, sigkill, start, train_cmd, wait_for)
 
-from sar_mm.engine import trust_checkpoint_path
+from sar_mm.utils.checkpoint_io import trust_checkpoint_path
 
 
 def _load(path: Path) -> dict:

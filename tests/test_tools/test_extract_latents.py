@@ -8,9 +8,10 @@ import torch
 from mmengine.config import Config
 from script_loading import load_script
 
-from sar_mm.apis import CheckpointMismatchError, tokenizer_digest
+from sar_mm.apis import tokenizer_digest
 from sar_mm.datasets import LatentDataset
 from sar_mm.registry import MODELS
+from sar_mm.utils.checkpoint_io import CheckpointMismatchError, CheckpointReadError
 from sar_mm.utils.setup_env import register_all_modules
 
 REPO = Path(__file__).resolve().parents[2]
@@ -63,4 +64,9 @@ def test_wrong_checkpoints_name_the_problem(tool, trainer, tmp_path):
     torch.save(state, partial)
     with pytest.raises(CheckpointMismatchError, match='missing keys: quant_conv.weight'):
         tool.main([str(CONFIG), str(partial), '--out', str(tmp_path / 'b.npz')])
-    assert not (tmp_path / 'a.npz').exists() and not (tmp_path / 'b.npz').exists()
+    noise = tmp_path / 'noise.pth'
+    noise.write_text('not a checkpoint')
+    with pytest.raises(CheckpointReadError, match='noise.pth is not a checkpoint: '):
+        tool.main([str(CONFIG), str(noise), '--out', str(tmp_path / 'c.npz'),
+                   '--trust-checkpoint'])
+    assert not any((tmp_path / name).exists() for name in ('a.npz', 'b.npz', 'c.npz'))

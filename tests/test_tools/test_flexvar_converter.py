@@ -10,10 +10,11 @@ import torch.nn as nn
 from script_loading import load_script
 
 from sar_mm.models.backbones import FlexVARTransformer
-from sar_mm.models.converters.flexvar import (convert_flexvar_checkpoints, load_checkpoint_file,
-                                              tokenizer_state_dict, transformer_state_dict)
+from sar_mm.models.converters.flexvar import convert_flexvar_checkpoints
 from sar_mm.models.tokenizers import FlexVQVAE
 from sar_mm.utils import ConversionError
+from sar_mm.utils.checkpoint_io import (CheckpointMismatchError, CheckpointReadError,
+                                        checkpoint_state_dict, read_state_dict)
 
 CLI = Path(__file__).resolve().parents[2] / 'tools' / 'model_converters' / 'flexvar_to_sarmm.py'
 
@@ -44,8 +45,8 @@ def test_release_layouts_convert_and_load_strictly(official_keys_dir, flexvae_ma
     # the nesting of the released files: ckpt['trainer']['var_wo_ddp'] and FlexVAE ['model']
     transformer_file = dict(epoch=179, trainer=dict(var_wo_ddp=meta_state_dict(man)))
     tokenizer_file = dict(model=meta_state_dict(flexvae_manifest))
-    out = convert_flexvar_checkpoints(transformer_state_dict(transformer_file),
-                                      tokenizer_state_dict(tokenizer_file))
+    out = convert_flexvar_checkpoints(checkpoint_state_dict(transformer_file, 'SARd-epo179.pth'),
+                                      checkpoint_state_dict(tokenizer_file, 'FlexVAE.pth'))
     sd, meta = out['state_dict'], out['meta']
     assert set(sd) == ({f'backbone.{k}' for k in man['keys'] if k != 'attn_bias_for_masking'}
                        | {f'tokenizer.{k}' for k in flexvae_manifest['keys']})
@@ -119,16 +120,18 @@ def test_mismatched_pair_and_wrong_family(d16_pair):
 def test_files_that_are_not_checkpoints(tmp_path):
     text = tmp_path / 'notes.pth'
     text.write_text('this is not a checkpoint')
-    with pytest.raises(ConversionError, match='not a readable PyTorch checkpoint'):
-        load_checkpoint_file(str(text))
-    with pytest.raises(ConversionError, match='not found'):
-        load_checkpoint_file(str(tmp_path / 'absent.pth'))
+    for trust in (False, True):
+        with pytest.raises(CheckpointReadError, match='notes.pth is not a checkpoint: '):
+            read_state_dict(str(text), trust)
+    with pytest.raises(FileNotFoundError, match='absent.pth not found'):
+        read_state_dict(str(tmp_path / 'absent.pth'))
     torch.save([torch.zeros(1)], tmp_path / 'list.pth')
-    with pytest.raises(ConversionError, match='expected a state dict'):
-        transformer_state_dict(load_checkpoint_file(str(tmp_path / 'list.pth')))
+    with pytest.raises(CheckpointMismatchError, match='list.pth holds a list'):
+        read_state_dict(str(tmp_path / 'list.pth'))
     torch.save(dict(trainer=dict(config={})), tmp_path / 'trainer.pth')
-    with pytest.raises(ConversionError, match='var_wo_ddp'):
-        transformer_state_dict(load_checkpoint_file(str(tmp_path / 'trainer.pth')))
+    with pytest.raises(CheckpointMismatchError, match=r"trainer.pth has no state dict of tensors"
+                       r".*\['trainer'\]\['var_wo_ddp'\]"):
+        read_state_dict(str(tmp_path / 'trainer.pth'))
 
 
 def save_training_checkpoint(path: Path, state_dict: dict) -> None:
@@ -160,12 +163,17 @@ def test_cli_end_to_end_on_the_small_fixture(tmp_path, reference_dir, flexvar_sm
     out_path = tmp_path / 'out' / 'converted.pth'
     cli = load_cli()
 
-    with pytest.raises(ConversionError, match='--trust-pickle'):
-        load_checkpoint_file(str(transformer_path))
+    with pytest.raises(CheckpointReadError, match=r'official_flexvar_arg_util\.Args.*'
+                       r'pass --trust-checkpoint'):
+        read_state_dict(str(transformer_path))
     assert cli.main([str(transformer_path), str(tokenizer_path), str(out_path)]) == 1
     assert not out_path.exists()
+    noise = tmp_path / 'noise.pth'
+    noise.write_bytes(bytes(range(256)))
+    assert cli.main([str(noise), str(tokenizer_path), str(out_path), '--trust-checkpoint']) == 1
+    assert not out_path.exists()
 
-    argv = [str(transformer_path), str(tokenizer_path), str(out_path), '--trust-pickle']
+    argv = [str(transformer_path), str(tokenizer_path), str(out_path), '--trust-checkpoint']
     assert cli.main(argv) == 0
     ckpt = torch.load(out_path, map_location='cpu', weights_only=True)
     assert set(ckpt) == {'state_dict', 'meta'}

@@ -263,8 +263,13 @@ def test_merge_args(tmp_path: Path):
     train = _train_module()
     cfg = train.merge_args(Config.fromfile(CONFIG), _args(amp=True))
     assert cfg.work_dir == os.path.join('./work_dirs', 'tiny_flexvar_sar')
-    assert cfg.optim_wrapper.type == 'AmpOptimWrapper'
+    assert cfg.optim_wrapper.type == 'SkipNonFiniteAmpOptimWrapper'
     assert cfg.optim_wrapper.loss_scale == 'dynamic'
+    mmengine_wrapper = Config.fromfile(CONFIG)
+    mmengine_wrapper.optim_wrapper.type = 'OptimWrapper'
+    with pytest.raises(ValueError, match='--amp needs SkipNonFiniteOptimWrapper or '
+                       'SkipNonFiniteAmpOptimWrapper, the config uses OptimWrapper'):
+        train.merge_args(mmengine_wrapper, _args(amp=True))
 
     cfg = train.merge_args(Config.fromfile(CONFIG),
                            _args(auto_scale_lr=True, cfg_options={'train_cfg.max_epochs': 7}))

@@ -10,10 +10,11 @@ import torch
 import torch.nn as nn
 from script_loading import load_script
 
-from sar_mm.models.converters.var import VAR_RULES, convert_var_checkpoints, load_flat_state_dict
+from sar_mm.models.converters.var import VAR_RULES, convert_var_checkpoints
 from sar_mm.models.utils.scale_layout import CANONICAL_PATCH_NUMS
 from sar_mm.registry import BACKBONES, TOKENIZERS
 from sar_mm.utils import ConversionError, convert_state_dict
+from sar_mm.utils.checkpoint_io import read_state_dict
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CLI = REPO_ROOT / 'tools' / 'model_converters' / 'var_to_sarmm.py'
@@ -101,17 +102,6 @@ def test_wrong_schedule_is_refused(d16_manifest, vqvae_manifest):
                                 patch_nums=(1, 2, 3, 4))
 
 
-def test_load_flat_state_dict_errors(tmp_path):
-    text = tmp_path / 'notes.pth'
-    text.write_text('not a checkpoint')
-    with pytest.raises(ConversionError, match='not a readable PyTorch checkpoint'):
-        load_flat_state_dict(str(text))
-    nested = tmp_path / 'nested.pth'
-    torch.save(dict(model=dict(w=torch.zeros(1)), epoch=3), nested)
-    with pytest.raises(ConversionError, match="non-tensor entries: \\['model', 'epoch'\\]"):
-        load_flat_state_dict(str(nested))
-    with pytest.raises(ConversionError, match='not found'):
-        load_flat_state_dict(str(tmp_path / 'missing.pth'))
 
 
 def _run_cli(*args: str) -> subprocess.CompletedProcess:
@@ -141,11 +131,19 @@ def test_cli_end_to_end_on_small_model(tmp_path, reference_dir):
 
 
 
-def test_cli_reports_failures(tmp_path):
-    tool = load_script(CLI, 'var_to_sarmm')
+@pytest.mark.parametrize('trust', [[], ['--trust-checkpoint']])
+def test_cli_reports_failures(tmp_path, trust):
     text = tmp_path / 'var.pth'
     text.write_text('not a checkpoint')
     out = tmp_path / 'out.pth'
-    with pytest.raises(ConversionError, match='not a readable PyTorch checkpoint'):
-        tool.main([str(text), str(text), str(out)])
+    proc = _run_cli(str(text), str(text), str(out), *trust)
+    assert proc.returncode == 1
+    assert f'conversion failed: {text} is not a checkpoint: ' in proc.stdout + proc.stderr
+    assert '--trust-checkpoint' not in proc.stdout + proc.stderr
+    nested = tmp_path / 'nested.pth'
+    torch.save(dict(model=dict(w=torch.zeros(1)), epoch=3), nested)
+    tool = load_script(CLI, 'var_to_sarmm')
+    assert tool.main([str(nested), str(nested), str(out), *trust]) == 1
+    with pytest.raises(ConversionError, match=r'matched by no conversion rule.*: w'):
+        convert_var_checkpoints(read_state_dict(str(nested)), read_state_dict(str(nested)))
     assert not out.exists()

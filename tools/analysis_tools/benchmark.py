@@ -32,7 +32,7 @@ sampling schedule ``model.test_cfg.patch_nums`` and the resolution it implies
 that runs bf16 matrix products natively, fp32 on any other CPU; the report's
 ``dtype`` is the one that ran (``dtype_requested``, ``precision_reason``).
 ``bf16`` / ``fp16`` run under ``torch.autocast`` (training through sar_mm's
-``AmpOptimWrapper``, fp16 with loss scaling, GPU only). The dense
+``SkipNonFiniteAmpOptimWrapper``, fp16 with loss scaling, GPU only). The dense
 ``S x S`` matmul throughput of the same dtype is measured first; each phase
 reports its analytic FLOPs (:mod:`sar_mm.benchmarking.flop_count`) per second
 and as a fraction of it. Peak memory: resident set size on the CPU,
@@ -56,7 +56,7 @@ from sar_mm.benchmarking import (PeakMemory, matmul_flops_per_s, sampling_flops,
                                  summarize_times, teacher_forcing_flops, time_calls,
                                  time_interleaved, transformer_dims,
                                  vq16_decode_flops, vq16_dims, vq16_encode_flops)
-from sar_mm.engine.optim_wrappers import AmpOptimWrapper
+from sar_mm.engine.optim_wrappers import SkipNonFiniteAmpOptimWrapper
 from sar_mm.models.losses import ContrastiveStudentForcingLoss, ScaleCrossEntropyLoss
 from sar_mm.models.rollouts import StaggerScaleRollout, TeacherForcing
 from sar_mm.models.utils.scale_layout import num_tokens
@@ -117,7 +117,8 @@ def _build_optim_wrapper(cfg: Config, model: torch.nn.Module, dtype: str,
     optimizer = getattr(torch.optim, opt_type)(params, **opt_cfg)
     if dtype == 'fp32':
         return OptimWrapper(optimizer)
-    return AmpOptimWrapper(optimizer, dtype=AMP_NAMES[dtype], device_type=device.type)
+    return SkipNonFiniteAmpOptimWrapper(optimizer, dtype=AMP_NAMES[dtype],
+                                        device_type=device.type)
 
 
 def _phase(stats, peak: PeakMemory, flops: Optional[int], peak_flops: float,

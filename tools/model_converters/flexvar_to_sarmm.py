@@ -3,14 +3,15 @@
 Usage::
 
     python tools/model_converters/flexvar_to_sarmm.py FlexVARd16-epo179.pth FlexVAE.pth \
-        checkpoints/flexvar_d16_sarmm.pth [--trust-pickle]
+        checkpoints/flexvar_d16_sarmm.pth [--trust-checkpoint]
 
 The transformer may be an official training checkpoint (state dict under
 ``['trainer']['var_wo_ddp']``; ``SARd*-epo*.pth`` has the same layout) or a flat
 state dict; the tokenizer's state dict is under ``['model']`` or flat. Files are
-loaded with ``weights_only=True``; the official training checkpoints also pickle
-their argparse ``args``, which needs ``--trust-pickle`` (``weights_only=False``:
-only for files from a trusted source). The output is
+read by :mod:`sar_mm.utils.checkpoint_io` with ``weights_only=True``; the
+official training checkpoints also pickle their argparse ``args``, which needs
+``--trust-checkpoint`` (``weights_only=False`` for both inputs: only for files
+from a trusted source). The output is
 ``dict(state_dict={'backbone.*', 'tokenizer.*'}, meta=...)``, loadable with
 ``strict=True`` into ``ScaleWiseAR`` built from the ``backbone`` / ``tokenizer``
 config dicts in ``meta``. The rule table lives in
@@ -23,9 +24,10 @@ from pathlib import Path
 import torch
 from mmengine.logging import print_log
 
-from sar_mm.models.converters.flexvar import (convert_flexvar_checkpoints, load_checkpoint_file,
-                                              tokenizer_state_dict, transformer_state_dict)
+from sar_mm.models.converters.flexvar import convert_flexvar_checkpoints
 from sar_mm.utils import ConversionError
+from sar_mm.utils.checkpoint_io import (CheckpointMismatchError, CheckpointReadError,
+                                        read_state_dict)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -33,23 +35,21 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('transformer_ckpt', help='FlexVARd*-epo*.pth or SARd*-epo*.pth')
     parser.add_argument('tokenizer_ckpt', help='FlexVAE.pth')
     parser.add_argument('out', help='output checkpoint path')
-    parser.add_argument('--trust-pickle', action='store_true',
-                        help='allow weights_only=False for checkpoints that pickle Python '
-                        'objects (the official training checkpoints); trusted files only')
+    parser.add_argument('--trust-checkpoint', action='store_true',
+                        help='load both inputs with weights_only=False (the official training '
+                        'checkpoints pickle their argparse args); trusted files only')
     return parser.parse_args(argv)
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
     try:
-        transformer_sd = transformer_state_dict(
-            load_checkpoint_file(args.transformer_ckpt, args.trust_pickle))
-        tokenizer_sd = tokenizer_state_dict(
-            load_checkpoint_file(args.tokenizer_ckpt, args.trust_pickle))
         ckpt = convert_flexvar_checkpoints(
-            transformer_sd, tokenizer_sd,
+            read_state_dict(args.transformer_ckpt, args.trust_checkpoint),
+            read_state_dict(args.tokenizer_ckpt, args.trust_checkpoint),
             sources=(Path(args.transformer_ckpt).name, Path(args.tokenizer_ckpt).name))
-    except ConversionError as err:
+    except (FileNotFoundError, CheckpointReadError, CheckpointMismatchError,
+            ConversionError) as err:
         print_log(f'conversion failed: {err}', logger='current', level=40)
         return 1
     out = Path(args.out)

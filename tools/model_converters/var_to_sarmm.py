@@ -3,10 +3,12 @@
 Usage::
 
     python tools/model_converters/var_to_sarmm.py var_d16.pth vae_ch160v4096z32.pth \
-        work_dirs/var_d16_sarmm.pth [--patch-nums 1 2 3 4 5 6 8 10 13 16]
+        work_dirs/var_d16_sarmm.pth [--patch-nums 1 2 3 4 5 6 8 10 13 16] [--trust-checkpoint]
 
 Both inputs are the flat state dicts released by FoundationVision/VAR; they are
-loaded with ``weights_only=True``. The output is
+read by :mod:`sar_mm.utils.checkpoint_io` with ``weights_only=True``
+(``--trust-checkpoint``: ``weights_only=False`` for both, for a trusted file
+that pickles more than tensors). The output is
 ``dict(state_dict={'backbone.*', 'tokenizer.*'}, meta=...)``, loadable with
 ``strict=True`` into ``ScaleWiseAR`` with the ``backbone`` / ``tokenizer`` config
 dicts stored in ``meta``. The rule table lives in ``sar_mm.models.converters.var``.
@@ -18,9 +20,11 @@ from pathlib import Path
 import torch
 from mmengine.logging import print_log
 
-from sar_mm.models.converters.var import convert_var_checkpoints, load_flat_state_dict
+from sar_mm.models.converters.var import convert_var_checkpoints
 from sar_mm.models.utils.scale_layout import CANONICAL_PATCH_NUMS
 from sar_mm.utils import ConversionError
+from sar_mm.utils.checkpoint_io import (CheckpointMismatchError, CheckpointReadError,
+                                        read_state_dict)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -30,16 +34,23 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('out', help='output checkpoint path')
     parser.add_argument('--patch-nums', type=int, nargs='+', default=list(CANONICAL_PATCH_NUMS),
                         help='the schedule the model was trained with (release default)')
+    parser.add_argument('--trust-checkpoint', action='store_true',
+                        help='load both inputs with weights_only=False; trusted files only')
     return parser.parse_args(argv)
 
 
-def main(argv=None) -> None:
-    """Convert; raises :class:`ConversionError` naming the problem on a bad checkpoint."""
+def main(argv=None) -> int:
     args = parse_args(argv)
-    var_sd = load_flat_state_dict(args.var_ckpt)
-    vqvae_sd = load_flat_state_dict(args.vqvae_ckpt)
-    ckpt = convert_var_checkpoints(var_sd, vqvae_sd, patch_nums=args.patch_nums,
-                                   sources=(Path(args.var_ckpt).name, Path(args.vqvae_ckpt).name))
+    try:
+        ckpt = convert_var_checkpoints(
+            read_state_dict(args.var_ckpt, args.trust_checkpoint),
+            read_state_dict(args.vqvae_ckpt, args.trust_checkpoint),
+            patch_nums=args.patch_nums,
+            sources=(Path(args.var_ckpt).name, Path(args.vqvae_ckpt).name))
+    except (FileNotFoundError, CheckpointReadError, CheckpointMismatchError,
+            ConversionError) as err:
+        print_log(f'conversion failed: {err}', logger='current', level=40)
+        return 1
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     torch.save(ckpt, out)
@@ -47,10 +58,8 @@ def main(argv=None) -> None:
     print_log(f"converted {len(ckpt['state_dict'])} tensors "
               f"(dropped {meta['dropped_keys']}) -> {out}; "
               f"backbone={meta['backbone']}, tokenizer={meta['tokenizer']}", logger='current')
+    return 0
 
 
 if __name__ == '__main__':
-    try:
-        main()
-    except ConversionError as err:
-        sys.exit(f'var_to_sarmm: conversion failed: {err}')
+    sys.exit(main())

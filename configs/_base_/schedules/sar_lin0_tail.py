@@ -15,7 +15,7 @@ optim_wrapper = dict(
     # fp16 autocast + GradScaler(init 2**11, growth interval 1000, scale capped at
     # 32768) on CUDA, clipping after unscale, as the official trainer; on a CPU
     # the precision policy (bf16 only where it runs natively, else fp32).
-    type='AmpOptimWrapper',
+    type='SkipNonFiniteAmpOptimWrapper',
     loss_scale=dict(init_scale=2.0**11, growth_interval=1000),
     max_loss_scale=32768.0,
     # peak lr of lin0: tblr 1e-4 x global batch 768 / 256
@@ -31,7 +31,7 @@ param_scheduler = [
          begin=0, end=max_epochs, convert_to_iter_based=True),
 ]
 
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs)
+train_cfg = dict(type='MidEpochResumableTrainLoop', max_epochs=max_epochs)
 
 # The lr above is the official one for a global batch of 768 (train_dataloader.
 # global_batch_size); --auto-scale-lr rescales it linearly for another global batch.

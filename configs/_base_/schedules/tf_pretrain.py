@@ -5,7 +5,7 @@
 max_epochs = 50
 
 optim_wrapper = dict(
-    type='OptimWrapper',
+    type='SkipNonFiniteOptimWrapper',
     optimizer=dict(type='AdamW', lr=1e-3, betas=(0.9, 0.95), weight_decay=0.05),
     clip_grad=dict(max_norm=2.0),
     constructor='NoDecayOptimWrapperConstructor',
@@ -18,6 +18,6 @@ param_scheduler = [
          end=max_epochs, convert_to_iter_based=True),
 ]
 
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs)
+train_cfg = dict(type='MidEpochResumableTrainLoop', max_epochs=max_epochs)
 
 auto_scale_lr = dict(enable=False, base_batch_size=256)

@@ -21,7 +21,8 @@ def _as_float(value) -> float:
 class NonFiniteLossHook(Hook):
     """Stop, or skip and continue, after a step with a non-finite loss or gradient.
 
-    sar_mm's optim wrappers (``OptimWrapper``, ``AmpOptimWrapper``) never apply
+    sar_mm's optim wrappers (``SkipNonFiniteOptimWrapper``,
+    ``SkipNonFiniteAmpOptimWrapper``) never apply
     such an update: they drop its gradients, count it and log
     ``train/nonfinite_skip``. After the step this hook reads the step's logged
     values (every ``loss_*`` term, ``acc_*`` ...) and acts by ``policy``:
@@ -67,8 +68,8 @@ class NonFiniteLossHook(Hook):
                 raise FloatingPointError(
                     f'{self._describe(runner, terms)}; {type(wrapper).__name__} applied the '
                     'update, so the weights are no longer trustworthy: resume from the last '
-                    "checkpoint with sar_mm's OptimWrapper / AmpOptimWrapper, which skip such "
-                    'updates')
+                    'checkpoint with SkipNonFiniteOptimWrapper / SkipNonFiniteAmpOptimWrapper, '
+                    'which skip such updates')
             return
         self.consecutive_skips += 1
         message = self._describe(runner, terms, skip['nonfinite_grads'])

@@ -1,4 +1,4 @@
 """Training loops."""
-from .epoch_based_train_loop import EpochBasedTrainLoop
+from .mid_epoch_resumable_train_loop import MidEpochResumableTrainLoop
 
-__all__ = ['EpochBasedTrainLoop']
+__all__ = ['MidEpochResumableTrainLoop']

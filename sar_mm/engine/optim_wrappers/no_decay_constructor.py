@@ -66,14 +66,15 @@ class NoDecayOptimWrapperConstructor:
     Config::
 
         optim_wrapper = dict(
-            type='OptimWrapper',
+            type='SkipNonFiniteOptimWrapper',
             optimizer=dict(type='AdamW', lr=3e-4, betas=(0.9, 0.95), weight_decay=0.05),
             constructor='NoDecayOptimWrapperConstructor',
             paramwise_cfg=dict(no_decay_keys=(...)))  # optional
 
     Args:
         optim_wrapper_cfg (dict): the ``optim_wrapper`` config (``type``,
-            ``optimizer`` and the wrapper's own arguments).
+            default ``'SkipNonFiniteOptimWrapper'``; ``optimizer``; the
+            wrapper's own arguments).
         paramwise_cfg (dict, optional): only ``no_decay_keys`` (substrings),
             default ``OFFICIAL_NO_DECAY_KEYS``. Names returned by any
             submodule's ``no_weight_decay_names()`` are always excluded too.
@@ -102,7 +103,7 @@ class NoDecayOptimWrapperConstructor:
                   dict(params=[named[n] for n in no_decay], weight_decay=0.0)]
         optimizer_cfg['params'] = [group for group in groups if group['params']]
         optimizer = OPTIMIZERS.build(optimizer_cfg)
-        wrapper_cfg.setdefault('type', 'OptimWrapper')
+        wrapper_cfg.setdefault('type', 'SkipNonFiniteOptimWrapper')
         frozen = sum(p.numel() for p in named.values() if not p.requires_grad)
         print_log(
             f'optimizer groups: {len(decay)} tensors ({sum(named[n].numel() for n in decay)} '

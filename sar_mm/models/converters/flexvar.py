@@ -18,17 +18,15 @@ state dict is complete and round-trips; sar_mm never reads or updates it.
 
 The model hyper-parameters (depth, classes, vocabulary, widths, levels) are read
 from the keys and shapes, and the result is checked key by key and shape by
-shape against models built on the meta device.
+shape against models built on the meta device. The files (both nestings, and
+the training checkpoints' pickled ``args``) are read by
+:func:`sar_mm.utils.checkpoint_io.read_state_dict`.
 """
-import pickle
 import re
-from pathlib import Path
-from types import SimpleNamespace
 from typing import Any, Dict, List, Tuple
 
 import torch
 import torch.nn as nn
-from mmengine.logging import print_log
 
 from sar_mm.models.backbones.flexvar_transformer import FlexVARTransformer
 from sar_mm.models.tokenizers.flex_vqvae import FlexVQVAE
@@ -36,9 +34,8 @@ from sar_mm.utils.state_dict_conversion import (ConversionError, Rule, check_sta
                                                 convert_state_dict)
 
 __all__ = [
-    'FLEXVAR_RULES', 'FLEXVAE_RULES', 'load_checkpoint_file', 'transformer_state_dict',
-    'tokenizer_state_dict', 'flexvar_kwargs_from_state_dict', 'flexvae_kwargs_from_state_dict',
-    'check_flexvar_conversion', 'convert_flexvar_checkpoints'
+    'FLEXVAR_RULES', 'FLEXVAE_RULES', 'flexvar_kwargs_from_state_dict',
+    'flexvae_kwargs_from_state_dict', 'check_flexvar_conversion', 'convert_flexvar_checkpoints'
 ]
 
 _LINEAR = r'(?:weight|bias)'
@@ -66,94 +63,6 @@ FLEXVAE_RULES: List[Rule] = [
     (r'(quantize\.embedding\.weight|quantize\.codebook_used)', r'tokenizer.\1'),
     (rf'((?:post_)?quant_conv\.{_LINEAR})', r'tokenizer.\1'),
 ]
-
-
-class _Unavailable:
-    """Stand-in for classes of the official code base (e.g. its ``Args``) when unpickling."""
-
-    def __setstate__(self, state: Any) -> None:
-        self.__dict__['pickled_state'] = state
-
-
-class _LenientUnpickler(pickle.Unpickler):
-    """Unpickler that maps classes whose module is not importable to :class:`_Unavailable`."""
-
-    def find_class(self, module: str, name: str) -> Any:
-        try:
-            return super().find_class(module, name)
-        except (ImportError, AttributeError):
-            return _Unavailable
-
-
-_LENIENT_PICKLE = SimpleNamespace(
-    __name__='sar_mm_lenient_pickle', Unpickler=_LenientUnpickler,
-    load=lambda f, **kw: _LenientUnpickler(f, **kw).load())
-
-
-def load_checkpoint_file(path: str, trust_pickle: bool = False) -> Any:
-    """Load a checkpoint, with ``weights_only=True`` unless the caller trusts the file.
-
-    Official FlexVAR/SAR training checkpoints carry an argparse-like ``args``
-    object that ``weights_only=True`` refuses. With ``trust_pickle=True`` the file
-    is loaded with ``weights_only=False`` (arbitrary code can run: only do this
-    for files from a trusted source); classes of the official code base that are
-    not importable become inert placeholders.
-
-    Raises:
-        ConversionError: missing file, not a PyTorch checkpoint, or a pickled
-            object that needs ``trust_pickle``.
-    """
-    if not Path(path).is_file():
-        raise ConversionError(f'checkpoint file not found: {path}')
-    try:
-        return torch.load(path, map_location='cpu', weights_only=True)
-    except pickle.UnpicklingError as err:
-        if 'Weights only load failed' not in str(err):
-            raise ConversionError(f'{path} is not a readable PyTorch checkpoint '
-                                  f'({str(err).splitlines()[0]})') from err
-        if not trust_pickle:
-            raise ConversionError(
-                f'{path} contains pickled Python objects besides tensors (official FlexVAR/SAR '
-                'training checkpoints store their argparse `args`), so it cannot be loaded with '
-                'weights_only=True. If you trust the file, pass --trust-pickle '
-                '(trust_pickle=True) to load it with weights_only=False.') from err
-    except Exception as err:  # torch raises several types for foreign or damaged files
-        raise ConversionError(f'{path} is not a readable PyTorch checkpoint '
-                              f'({type(err).__name__}: {str(err).splitlines()[0]})') from err
-    print_log(f'loading {path} with weights_only=False (--trust-pickle)', logger='current',
-              level=30)
-    try:
-        return torch.load(path, map_location='cpu', weights_only=False,
-                          pickle_module=_LENIENT_PICKLE)
-    except Exception as err:
-        raise ConversionError(f'{path} could not be unpickled even with weights_only=False '
-                              f'({type(err).__name__}: {err})') from err
-
-
-def _as_tensor_dict(obj: Any, where: str) -> Dict[str, torch.Tensor]:
-    if not isinstance(obj, dict) or not obj:
-        raise ConversionError(f'{where} is a {type(obj).__name__}, expected a state dict')
-    bad = [str(k) for k, v in obj.items() if not (isinstance(k, str) and torch.is_tensor(v))]
-    if bad:
-        raise ConversionError(f'{where} is not a state dict of tensors; other entries: {bad[:10]}')
-    return obj
-
-
-def transformer_state_dict(obj: Any) -> Dict[str, torch.Tensor]:
-    """The transformer state dict of a loaded FlexVAR/SAR file (either nesting)."""
-    if isinstance(obj, dict) and 'trainer' in obj:
-        trainer = obj['trainer']
-        if not isinstance(trainer, dict) or 'var_wo_ddp' not in trainer:
-            raise ConversionError("checkpoint has 'trainer' but no ['trainer']['var_wo_ddp']")
-        return _as_tensor_dict(trainer['var_wo_ddp'], "ckpt['trainer']['var_wo_ddp']")
-    return _as_tensor_dict(obj, 'transformer checkpoint')
-
-
-def tokenizer_state_dict(obj: Any) -> Dict[str, torch.Tensor]:
-    """The tokenizer state dict of a loaded ``FlexVAE.pth`` (``['model']`` or flat)."""
-    if isinstance(obj, dict) and 'model' in obj and isinstance(obj['model'], dict):
-        return _as_tensor_dict(obj['model'], "ckpt['model']")
-    return _as_tensor_dict(obj, 'tokenizer checkpoint')
 
 
 def _require(sd: Dict[str, torch.Tensor], key: str, what: str) -> torch.Tensor:

@@ -15,11 +15,9 @@ is kept by :class:`~sar_mm.models.backbones.VARTransformer` and
 
 The model hyper-parameters (depth, classes, vocabulary, schedule length,
 autoencoder widths) are read from the keys and shapes; the result is checked
-key by key and shape by shape against models built on the meta device.
+key by key and shape by shape against models built on the meta device. The
+files are read by :func:`sar_mm.utils.checkpoint_io.read_state_dict`.
 """
-import pickle
-import re
-from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import torch
@@ -32,9 +30,8 @@ from sar_mm.utils.state_dict_conversion import (ConversionError, Rule, check_sta
                                                 convert_state_dict)
 
 __all__ = [
-    'VAR_RULES', 'VQVAE_RULES', 'load_flat_state_dict',
-    'var_kwargs_from_state_dict', 'vqvae_kwargs_from_state_dict', 'convert_var_checkpoints',
-    'check_var_conversion'
+    'VAR_RULES', 'VQVAE_RULES', 'var_kwargs_from_state_dict',
+    'vqvae_kwargs_from_state_dict', 'convert_var_checkpoints', 'check_var_conversion'
 ]
 
 _LINEAR = r'(?:weight|bias)'
@@ -58,34 +55,6 @@ VQVAE_RULES: List[Rule] = [
     (rf'(quantize\.quant_resi\.qresi_ls\.\d+\.{_LINEAR})', r'tokenizer.\1'),
     (rf'((?:post_)?quant_conv\.{_LINEAR})', r'tokenizer.\1'),
 ]
-
-
-def load_flat_state_dict(path: str) -> Dict[str, torch.Tensor]:
-    """Load a flat state dict (an official VAR release) with ``weights_only=True``.
-
-    Raises:
-        ConversionError: the file is missing, is not a PyTorch checkpoint, or does
-            not hold a flat ``{str: Tensor}`` mapping.
-    """
-    if not Path(path).is_file():
-        raise ConversionError(f'checkpoint file not found: {path}')
-    try:
-        obj = torch.load(path, map_location='cpu', weights_only=True)
-    except pickle.UnpicklingError as err:
-        raise ConversionError(f'{path} is not a readable PyTorch checkpoint with '
-                              'weights_only=True: it is not a checkpoint, or it holds Python '
-                              'objects besides tensors (VAR releases are flat state dicts)'
-                              ) from err
-    except Exception as err:  # torch raises several types for foreign or damaged files
-        raise ConversionError(f'{path} is not a readable PyTorch checkpoint '
-                              f'({type(err).__name__}: {str(err).splitlines()[0]})') from err
-    if not isinstance(obj, dict):
-        raise ConversionError(f'{path} holds a {type(obj).__name__}, expected a flat state dict')
-    bad = [str(k) for k, v in obj.items() if not (isinstance(k, str) and torch.is_tensor(v))]
-    if bad:
-        raise ConversionError(f'{path} is not a flat state dict of tensors (official VAR '
-                              f'releases are); non-tensor entries: {bad[:10]}')
-    return obj
 
 
 def _require(sd: Dict[str, torch.Tensor], key: str, what: str) -> torch.Tensor:

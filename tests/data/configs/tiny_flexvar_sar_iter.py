@@ -8,7 +8,7 @@ _base_ = ['./tiny_flexvar_sar.py']
 
 train_dataloader = dict(sampler=dict(_delete_=True, type='InfiniteSampler', shuffle=True))
 train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=8)
-optim_wrapper = dict(type='AmpOptimWrapper', dtype='float16', device_type='cpu',
+optim_wrapper = dict(type='SkipNonFiniteAmpOptimWrapper', dtype='float16', device_type='cpu',
                      loss_scale=dict(init_scale=2.0**11, growth_interval=2))
 default_hooks = dict(checkpoint=dict(by_epoch=False, interval=2, max_keep_ckpts=3))
 log_processor = dict(by_epoch=False)

@@ -32,7 +32,7 @@ train_dataloader = dict(
 )
 
 max_epochs = 2
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs)
+train_cfg = dict(type='MidEpochResumableTrainLoop', max_epochs=max_epochs)
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.5, end_factor=1.0, by_epoch=False, begin=0, end=2),
     dict(type='LinearLR', start_factor=1.0, end_factor=0.1, by_epoch=False, begin=2, end=4),

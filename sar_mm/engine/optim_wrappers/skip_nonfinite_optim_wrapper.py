@@ -1,8 +1,9 @@
 """Optimizer wrapper that never applies an update with a non-finite loss or gradient.
 
-Registered in sar_mm's ``OPTIM_WRAPPERS`` under MMEngine's name, so configs with
-``default_scope='sar_mm'`` and ``type='OptimWrapper'`` use it; sar_mm's
-``AmpOptimWrapper`` derives from it.
+Configs select it with ``type='SkipNonFiniteOptimWrapper'``;
+``type='OptimWrapper'`` stays MMEngine's wrapper, which applies such updates.
+:class:`~sar_mm.engine.optim_wrappers.SkipNonFiniteAmpOptimWrapper` derives
+from it.
 
 Before every update (after the backward pass, so DDP has already reduced the
 gradients), the wrapper checks that the loss and all gradients are finite.
@@ -15,9 +16,9 @@ else 0) goes to the log. What happens next (stop, or skip and continue) is the
 policy of :class:`~sar_mm.engine.hooks.NonFiniteLossHook`, which also names
 the loss terms.
 
-With float16 loss scaling (``AmpOptimWrapper`` on CUDA), overflowing gradients
-are the normal signal of the ``GradScaler`` and stay its business; only a
-non-finite loss counts here.
+With float16 loss scaling (``SkipNonFiniteAmpOptimWrapper`` on CUDA),
+overflowing gradients are the normal signal of the ``GradScaler`` and stay its
+business; only a non-finite loss counts here.
 """
 import logging
 from contextlib import contextmanager
@@ -30,11 +31,11 @@ from mmengine.optim import OptimWrapper as MMEngineOptimWrapper
 
 from sar_mm.registry import OPTIM_WRAPPERS
 
-__all__ = ['OptimWrapper']
+__all__ = ['SkipNonFiniteOptimWrapper']
 
 
 @OPTIM_WRAPPERS.register_module()
-class OptimWrapper(MMEngineOptimWrapper):
+class SkipNonFiniteOptimWrapper(MMEngineOptimWrapper):
     """``mmengine.optim.OptimWrapper`` that skips non-finite updates.
 
     Arguments as for ``mmengine.optim.OptimWrapper``.

@@ -1,11 +1,15 @@
-"""Mixed-precision optimizer wrapper that also runs on CPU (docs/method.md §6.1, §7.33).
+"""Mixed-precision optimizer wrapper that skips non-finite updates and also runs on CPU
+(docs/method.md §6.1, §7.33).
 
-MMEngine 0.10.7's ``AmpOptimWrapper`` refuses to start without an accelerator.
-This wrapper is registered under the same name in sar_mm's ``OPTIM_WRAPPERS``,
-so with ``default_scope='sar_mm'`` the configs' ``type='AmpOptimWrapper'`` and
-``tools/train.py --amp`` select it. Its ``dtype`` goes through sar_mm's
-precision policy (:func:`sar_mm.utils.precision.resolve_precision`); the
-default ``'auto'`` autocasts to
+What it adds to MMEngine 0.10.7's ``AmpOptimWrapper``, which refuses to start
+without an accelerator and applies non-finite updates: updates are skipped as by
+:class:`~sar_mm.engine.optim_wrappers.SkipNonFiniteOptimWrapper` (a non-finite
+loss, or, without loss scaling, a non-finite gradient), the dynamic loss scale
+can be capped, and ``dtype`` follows sar_mm's precision policy
+(:func:`sar_mm.utils.precision.resolve_precision`), on CUDA and on CPUs.
+Configs select it with ``type='SkipNonFiniteAmpOptimWrapper'``, as does
+``tools/train.py --amp``; ``type='AmpOptimWrapper'`` stays MMEngine's wrapper.
+The default ``dtype='auto'`` autocasts to
 
 - ``float16`` on CUDA with a ``GradScaler`` (the official SAR recipe: initial
   scale 2**11, growth interval 1000, scale capped at 32768, clipping after
@@ -16,9 +20,6 @@ default ``'auto'`` autocasts to
   orders of magnitude slower.
 
 The choice is logged once at start-up (``precision: float32 (...)``).
-
-Updates with a non-finite loss (or, without loss scaling, a non-finite
-gradient) are skipped as by sar_mm's ``OptimWrapper``.
 """
 from contextlib import contextmanager
 from typing import Iterator, Optional, Union
@@ -29,13 +30,13 @@ from torch.optim import Optimizer
 
 from sar_mm.registry import OPTIM_WRAPPERS
 from sar_mm.utils.precision import log_precision_once, resolve_precision
-from .optim_wrapper import OptimWrapper
+from .skip_nonfinite_optim_wrapper import SkipNonFiniteOptimWrapper
 
-__all__ = ['AmpOptimWrapper']
+__all__ = ['SkipNonFiniteAmpOptimWrapper']
 
 
 @OPTIM_WRAPPERS.register_module()
-class AmpOptimWrapper(OptimWrapper):
+class SkipNonFiniteAmpOptimWrapper(SkipNonFiniteOptimWrapper):
     """Autocast + (for float16) dynamic loss scaling with an optional cap.
 
     Args:
@@ -53,7 +54,7 @@ class AmpOptimWrapper(OptimWrapper):
         device_type (str, optional): autocast device, ``'cuda'`` or ``'cpu'``;
             ``None`` picks CUDA when available.
         accumulative_counts (int): gradient accumulation steps.
-        clip_grad (dict, optional): as for ``OptimWrapper``; applied to the
+        clip_grad (dict, optional): as for MMEngine's ``OptimWrapper``; applied to the
             unscaled gradients.
     """
 
@@ -133,6 +134,6 @@ class AmpOptimWrapper(OptimWrapper):
 
     @contextmanager
     def optim_context(self, model: nn.Module) -> Iterator[None]:
-        """Gradient-accumulation context of ``OptimWrapper`` plus autocast."""
+        """Gradient-accumulation context of ``SkipNonFiniteOptimWrapper`` plus autocast."""
         with super().optim_context(model), self.precision.autocast():
             yield

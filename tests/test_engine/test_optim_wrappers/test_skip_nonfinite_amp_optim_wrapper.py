@@ -1,10 +1,11 @@
-"""AmpOptimWrapper: precision policy on CPU, capped fp16 loss scale, clipping after unscale."""
+"""SkipNonFiniteAmpOptimWrapper: precision policy on CPU, capped fp16 loss scale, clipping after
+unscale."""
 import pytest
 import torch
 import torch.nn as nn
 from mmengine.optim import build_optim_wrapper
 
-from sar_mm.engine import AmpOptimWrapper
+from sar_mm.engine import SkipNonFiniteAmpOptimWrapper
 from sar_mm.utils import precision as precision_module
 from sar_mm.utils.precision import MatmulProbe
 
@@ -21,7 +22,8 @@ def _linear(weight) -> nn.Linear:
 def test_auto_on_cpu_follows_the_precision_policy(monkeypatch, probe, dtype):
     monkeypatch.setattr(precision_module, 'cpu_matmul_probe', lambda: probe)
     model = _linear([1.0, -2.0])
-    wrapper = build_optim_wrapper(model, dict(type='AmpOptimWrapper', device_type='cpu',
+    wrapper = build_optim_wrapper(model, dict(type='SkipNonFiniteAmpOptimWrapper',
+                                              device_type='cpu',
                                               optimizer=dict(type='SGD', lr=0.5)))
     assert wrapper.cast_dtype == dtype and not wrapper.loss_scaler.is_enabled()
     with wrapper.optim_context(model):
@@ -30,9 +32,10 @@ def test_auto_on_cpu_follows_the_precision_policy(monkeypatch, probe, dtype):
 
 def test_explicit_bf16_on_cpu_trains():
     model = _linear([1.0, -2.0])
-    wrapper = build_optim_wrapper(model, dict(type='AmpOptimWrapper', dtype='bfloat16',
+    wrapper = build_optim_wrapper(model, dict(type='SkipNonFiniteAmpOptimWrapper',
+                                              dtype='bfloat16',
                                               optimizer=dict(type='SGD', lr=0.5)))
-    assert isinstance(wrapper, AmpOptimWrapper)
+    assert isinstance(wrapper, SkipNonFiniteAmpOptimWrapper)
     assert wrapper.cast_dtype == torch.bfloat16 and not wrapper.loss_scaler.is_enabled()
     x = torch.tensor([[1.0, 1.0]])
     with wrapper.optim_context(model):
@@ -48,10 +51,10 @@ def test_explicit_bf16_on_cpu_trains():
 def test_fp16_scale_cap_follows_the_official_rule():
     """A scale above the cap after a step is set back to the cap instead of updated."""
     model = _linear([1.0])
-    wrapper = AmpOptimWrapper(torch.optim.SGD(model.parameters(), lr=0.0), dtype='float16',
-                              device_type='cpu',
-                              loss_scale=dict(init_scale=32768.0, growth_interval=1),
-                              max_loss_scale=32768.0)
+    wrapper = SkipNonFiniteAmpOptimWrapper(torch.optim.SGD(model.parameters(), lr=0.0),
+                                           dtype='float16', device_type='cpu',
+                                           loss_scale=dict(init_scale=32768.0, growth_interval=1),
+                                           max_loss_scale=32768.0)
     scales = []
     for _ in range(4):
         with wrapper.optim_context(model):
@@ -62,8 +65,9 @@ def test_fp16_scale_cap_follows_the_official_rule():
     assert scales == [65536.0, 32768.0, 65536.0, 32768.0]
     state = wrapper.state_dict()
     assert state['loss_scaler']['scale'] == 32768.0
-    fresh = AmpOptimWrapper(torch.optim.SGD(model.parameters(), lr=0.0), dtype='float16',
-                            device_type='cpu', loss_scale=dict(init_scale=2.0**11))
+    fresh = SkipNonFiniteAmpOptimWrapper(torch.optim.SGD(model.parameters(), lr=0.0),
+                                         dtype='float16', device_type='cpu',
+                                         loss_scale=dict(init_scale=2.0**11))
     fresh.load_state_dict(state)
     assert fresh.loss_scaler.get_scale() == 32768.0
 
@@ -71,9 +75,10 @@ def test_fp16_scale_cap_follows_the_official_rule():
 def test_fp16_clips_unscaled_gradients():
     """Clip to norm 1 after unscaling: SGD(lr=1) moves w by the unit vector of the grad."""
     model = _linear([0.0, 0.0])
-    wrapper = AmpOptimWrapper(torch.optim.SGD(model.parameters(), lr=1.0), dtype='float16',
-                              device_type='cpu', loss_scale=dict(init_scale=1024.0),
-                              clip_grad=dict(max_norm=1.0))
+    wrapper = SkipNonFiniteAmpOptimWrapper(torch.optim.SGD(model.parameters(), lr=1.0),
+                                           dtype='float16', device_type='cpu',
+                                           loss_scale=dict(init_scale=1024.0),
+                                           clip_grad=dict(max_norm=1.0))
     x = torch.tensor([[3.0, 4.0]])  # grad of sum(w.x) is x, norm 5
     with wrapper.optim_context(model):
         loss = model(x).float().sum()
@@ -84,6 +89,7 @@ def test_fp16_clips_unscaled_gradients():
 def test_invalid_arguments():
     params = [nn.Parameter(torch.zeros(1))]
     with pytest.raises(ValueError, match="precision must be 'auto'"):
-        AmpOptimWrapper(torch.optim.SGD(params, lr=1.0), dtype='float64')
+        SkipNonFiniteAmpOptimWrapper(torch.optim.SGD(params, lr=1.0), dtype='float64')
     with pytest.raises(TypeError, match='loss_scale'):
-        AmpOptimWrapper(torch.optim.SGD(params, lr=1.0), dtype='float16', loss_scale='auto')
+        SkipNonFiniteAmpOptimWrapper(torch.optim.SGD(params, lr=1.0), dtype='float16',
+                                     loss_scale='auto')

@@ -7,26 +7,26 @@ with ``by_epoch=False``) trains the epoch's first batches twice and runs more
 iterations than ``max_epochs * len(dataloader)``, past the end of the lr
 schedule, without any warning.
 
-This loop, registered in sar_mm's ``LOOPS`` under the same name (configs with
-``default_scope='sar_mm'`` select it), continues the interrupted epoch at the
-batch after the checkpoint instead: it draws the epoch's batches as the
-uninterrupted run did (same sampler order; the same worker seeds when
+This loop (configs select it with ``type='MidEpochResumableTrainLoop'``;
+``type='EpochBasedTrainLoop'`` stays MMEngine's loop) continues the interrupted
+epoch at the batch after the checkpoint instead: it draws the epoch's batches as
+the uninterrupted run did (same sampler order; the same worker seeds when
 ``RNGStateHook`` restores the epoch-start RNG state) and discards the ones
 already trained, like MMEngine's ``IterBasedTrainLoop`` does on resume.
 """
 import logging
 
 from mmengine.logging import print_log
-from mmengine.runner import EpochBasedTrainLoop as MMEngineEpochBasedTrainLoop
+from mmengine.runner import EpochBasedTrainLoop
 
 from sar_mm.registry import LOOPS
 
-__all__ = ['EpochBasedTrainLoop']
+__all__ = ['MidEpochResumableTrainLoop']
 
 
 @LOOPS.register_module()
-class EpochBasedTrainLoop(MMEngineEpochBasedTrainLoop):
-    """``EpochBasedTrainLoop`` whose resumed epoch starts at the next untrained batch.
+class MidEpochResumableTrainLoop(EpochBasedTrainLoop):
+    """MMEngine's ``EpochBasedTrainLoop``, resuming at the epoch's next untrained batch.
 
     Arguments as for ``mmengine.runner.EpochBasedTrainLoop``.
     """
