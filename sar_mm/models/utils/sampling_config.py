@@ -18,11 +18,11 @@ import math
 import operator
 from dataclasses import dataclass, fields
 from numbers import Real
-from typing import Iterable, Optional, Sequence, Tuple, Union
+from typing import ClassVar, Iterable, Optional, Sequence, Tuple, Union
 
 from sar_mm.utils.precision import parse_precision
 from .cfg_schedule import CFGSchedule
-from .scale_schedule import CANONICAL_PATCH_NUMS
+from .scale_layout import CANONICAL_PATCH_NUMS
 
 __all__ = ['SamplingConfig', 'SamplingNumerics', 'split_test_cfg']
 
@@ -54,8 +54,26 @@ def _set(obj, key: str, value) -> None:
     object.__setattr__(obj, key, value)  # normalising a frozen dataclass in __post_init__
 
 
+class _TestCfgPart:
+    """``from_test_cfg`` and ``replace`` of the two frozen parts of ``test_cfg``."""
+
+    #: index of this part in :func:`split_test_cfg`'s ``(recipe, numerics)``
+    _part: ClassVar[int]
+
+    @classmethod
+    def from_test_cfg(cls, test_cfg: Optional[dict] = None, **overrides):
+        """This part's keys of ``test_cfg`` updated with ``overrides`` (defaults for the
+        rest); the other part's keys are left to it, any other key raises."""
+        return cls(**split_test_cfg(dict(test_cfg or {}, **overrides))[cls._part])
+
+    def replace(self, **overrides):
+        """A copy with ``overrides`` (keys of this class; ``None`` is a value, e.g. ``max_pn``)."""
+        _check_keys(overrides, _keys(type(self)), type(self).__name__)
+        return dataclasses.replace(self, **overrides)
+
+
 @dataclass(frozen=True)
-class SamplingConfig:
+class SamplingConfig(_TestCfgPart):
     """What a sampling run draws (the ``test_cfg`` keys of the recipe; docs/method.md §5).
 
     Defaults are VAR's FID recipe. Build it with :meth:`from_test_cfg`; derive
@@ -76,6 +94,8 @@ class SamplingConfig:
             ``None`` samples every scale alike.
         greedy (bool): take the arg-max on every scale (no randomness used).
     """
+
+    _part = 0
 
     patch_nums: Tuple[int, ...] = CANONICAL_PATCH_NUMS
     cfg: float = 1.5
@@ -117,22 +137,10 @@ class SamplingConfig:
         """The guidance ramp and mixing of these settings."""
         return CFGSchedule(self.cfg_schedule, self.cfg, self.max_pn)
 
-    @classmethod
-    def from_test_cfg(cls, test_cfg: Optional[dict] = None, **overrides) -> 'SamplingConfig':
-        """The recipe keys of ``test_cfg`` updated with ``overrides`` (defaults for the rest).
-
-        Keys of :class:`SamplingNumerics` are left to it; any other key raises.
-        """
-        return cls(**split_test_cfg(dict(test_cfg or {}, **overrides))[0])
-
-    def replace(self, **overrides) -> 'SamplingConfig':
-        """A copy with ``overrides`` (keys of this class; ``None`` is a value, e.g. ``max_pn``)."""
-        _check_keys(overrides, _keys(type(self)), 'SamplingConfig')
-        return dataclasses.replace(self, **overrides)
 
 
 @dataclass(frozen=True)
-class SamplingNumerics:
+class SamplingNumerics(_TestCfgPart):
     """How ``ScaleWiseAR.generate`` runs a sampling recipe (docs/evaluation_protocols.md).
 
     Args:
@@ -144,6 +152,8 @@ class SamplingNumerics:
             on its own (``True``), the batch at once (``False``), or ``'auto'``:
             batched on CUDA only (:meth:`batch_invariant_on`).
     """
+
+    _part = 1
 
     precision: str = 'fp32'
     tf32: bool = False
@@ -157,18 +167,6 @@ class SamplingNumerics:
             raise ValueError("test_cfg.batch_invariant must be True, False or 'auto', got "
                              f'{self.batch_invariant!r}')
 
-    @classmethod
-    def from_test_cfg(cls, test_cfg: Optional[dict] = None, **overrides) -> 'SamplingNumerics':
-        """The numerics keys of ``test_cfg`` updated with ``overrides`` (defaults for the rest).
-
-        Keys of :class:`SamplingConfig` are left to it; any other key raises.
-        """
-        return cls(**split_test_cfg(dict(test_cfg or {}, **overrides))[1])
-
-    def replace(self, **overrides) -> 'SamplingNumerics':
-        """A copy with ``overrides`` (keys of this class)."""
-        _check_keys(overrides, _keys(type(self)), 'SamplingNumerics')
-        return dataclasses.replace(self, **overrides)
 
     def batch_invariant_on(self, device_type: str) -> bool:
         """``batch_invariant`` on ``device_type``: ``'auto'`` is False on CUDA only."""
