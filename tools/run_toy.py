@@ -21,7 +21,10 @@ Stages (each a ``tools/train.py`` subprocess on a config of ``configs/toy``):
    recall on the toy classifier's features against held-out real images, the
    classifier's accuracy on the samples, and per-scale teacher-forced versus
    rolled-out token accuracy (:func:`sar_mm.evaluation.exposure_bias.measure_exposure_bias`);
-   then sample grids, per-scale grids, loss curves and the results table.
+   zero-shot image-to-image on held-out shapes (:func:`sar_mm.toy.evaluate_editing`:
+   the classifier's accuracy on class-conditional edits against the requested
+   class, in-painting, out-painting and editing grids); then sample grids,
+   per-scale grids, loss curves and the results table.
 
 The stages and the evaluation of one model live in :mod:`sar_mm.toy`, shared
 with ``tools/analysis_tools/sar_study.py``. Training runs as subprocesses so
@@ -37,8 +40,9 @@ from its last epoch checkpoint. Finished evaluations are kept in
 ``eval/<run>.json``.
 
 Outputs under the work directory: ``results.md`` and ``results.json`` (keys
-documented in :func:`summarise`), ``grids/<run>_samples.png`` and
-``grids/<run>_scales.png``, ``curves/*.png``, ``exposure_bias.png``.
+documented in :func:`summarise`), ``grids/<run>_samples.png``,
+``grids/<run>_scales.png``, ``grids/<run>_{inpaint,outpaint,edit}.png``,
+``curves/*.png``, ``exposure_bias.png``.
 """
 import argparse
 import json
@@ -52,16 +56,18 @@ from mmengine.config import Config
 from sar_mm.evaluation.exposure_bias import EXPOSURE_BIAS_MODES, plot_exposure_bias
 from sar_mm.evaluation.training_curves import (plot_training_curves, read_scalar_log,
                                                scalar_series)
-from sar_mm.toy import (NUM_CLASSES, TOY_CONFIGS, evaluate_model, evaluate_real, log,
-                        prepare_pretrained_toy, real_images, run_training, toy_metric)
+from sar_mm.toy import (NUM_CLASSES, TOY_CONFIGS, evaluate_editing, evaluate_model, evaluate_real,
+                        log, prepare_pretrained_toy, real_images, run_training, toy_metric)
+from sar_mm.toy.toy_editing import EDIT_BOX, INPAINT_BOX
 from sar_mm.toy.toy_evaluation import EXPOSURE_SEED
 from sar_mm.utils.setup_env import register_all_modules
 
 # Sizes of the two modes (the stages' --cfg-options are sar_mm.toy.TOY_MODES).
 MODES = dict(
     full=dict(seeds=(0, 1, 2), samples_per_class=50, reference_images=1000,
-              exposure_images=200),
-    quick=dict(seeds=(0, ), samples_per_class=10, reference_images=200, exposure_images=40),
+              exposure_images=200, edit_images=200),
+    quick=dict(seeds=(0, ), samples_per_class=10, reference_images=200, exposure_images=40,
+               edit_images=20),
 )
 
 
@@ -79,6 +85,7 @@ def _per_scale_stats(results: Sequence[dict], mode: str, key: str) -> dict:
 
 
 SCALARS = ('fid', 'class_acc', 'isc', 'precision', 'recall')
+EDIT_SCALARS = ('edit_target_acc', 'edit_source_acc', 'inpaint_acc')
 GROUPS = (('pretrained', 'FlexVAR after TF pretraining'),
           ('tf_continued', '+ teacher-forcing continuation'), ('sar', '+ SAR post-training'))
 
@@ -93,7 +100,9 @@ def summarise(runs: Dict[str, List[dict]], real: dict, settings: dict, recipe: d
     ``dict(mean, std, values)`` over seeds, and ``exposure_bias[mode]`` (modes
     ``chain`` and ``one_step``) with ``patch_nums`` and per-scale
     ``dict(mean, std)`` lists of ``tf_acc``, ``rollout_acc``, ``acc_gap``,
-    ``tf_loss``, ``rollout_loss``; ``sar_minus_tf``: per-seed paired
+    ``tf_loss``, ``rollout_loss``; ``editing`` with ``edit_target_acc``,
+    ``edit_source_acc`` and ``inpaint_acc`` as ``dict(mean, std, values)``
+    (:func:`sar_mm.toy.evaluate_editing`); ``sar_minus_tf``: per-seed paired
     differences of every scalar, ``dict(mean, std, values)``; ``runs``: every
     per-run result."""
     summary = {}
@@ -106,6 +115,8 @@ def summarise(runs: Dict[str, List[dict]], real: dict, settings: dict, recipe: d
                           for key in ('tf_acc', 'rollout_acc', 'acc_gap', 'tf_loss',
                                       'rollout_loss')})
             for mode in EXPOSURE_BIAS_MODES}
+        summary[group]['editing'] = {key: _stats([r['editing'][key] for r in results])
+                                     for key in EDIT_SCALARS}
     paired = {key: _stats([s[key] - t[key] for s, t in zip(runs['sar'], runs['tf_continued'])])
               for key in SCALARS}
     return dict(settings=settings, recipe=recipe, wall_s=wall_s, real=real, summary=summary,
@@ -157,6 +168,20 @@ def results_markdown(results: dict) -> str:
                 for key in ('tf_acc', 'rollout_acc', 'acc_gap'):
                     cells.append(f'{eb[key]["mean"][k]:.1f} ± {eb[key]["std"][k]:.1f}')
             lines.append(f'| {pn} | ' + ' | '.join(cells) + ' |')
+    edit_side, inpaint_side = EDIT_BOX[2] - EDIT_BOX[0], INPAINT_BOX[2] - INPAINT_BOX[0]
+    lines += ['', '## Zero-shot image-to-image: toy classifier accuracy (%)', '',
+              f'{results["settings"]["edit_images"]} held-out images per seed (docs/method.md '
+              f'§5.4). Class-conditional edit: the middle {edit_side} x {edit_side} px '
+              'regenerated under another class (every other class about equally often), scored '
+              'against the requested class and against the image\'s own class; in-painting: the '
+              f'middle {inpaint_side} x {inpaint_side} px regenerated under the image\'s own '
+              'class. Grids: `grids/<run>_{inpaint,outpaint,edit}.png`.', '',
+              '| model | edit: requested class ↑ | edit: source class '
+              '| in-painting: own class ↑ |', '|---|---|---|---|']
+    for group, title in GROUPS:
+        e = s[group]['editing']
+        lines.append(f'| {title} | {_pm(e["edit_target_acc"], 1)} | '
+                     f'{_pm(e["edit_source_acc"], 1)} | {_pm(e["inpaint_acc"], 1)} |')
     return '\n'.join(lines) + '\n'
 
 
@@ -212,7 +237,7 @@ def main() -> None:
     settings = dict(quick=args.quick, seeds=list(seeds),
                     samples_per_class=mode['samples_per_class'],
                     reference_images=mode['reference_images'],
-                    exposure_images=mode['exposure_images'])
+                    exposure_images=mode['exposure_images'], edit_images=mode['edit_images'])
     settings_file = work_dir / 'settings.json'
     if settings_file.is_file() and json.loads(settings_file.read_text()) != settings:
         raise SystemExit(f'{work_dir} holds a run with other settings '
@@ -239,13 +264,15 @@ def main() -> None:
     real = evaluate_real(work_dir, metric, NUM_CLASSES * mode['samples_per_class'])
     runs = {group: [] for group, _ in GROUPS}
     for s in seeds:
-        runs['pretrained'].append(evaluate_model(
-            work_dir, f'pretrained_seed{s}', 'flexvar_tiny_shapes_tf_pretrain.py',
-            toy.pretrained, s, metric, exposure, mode['samples_per_class']))
-        for group in ('tf_continued', 'sar'):
-            config, checkpoint = post[(group, s)]
-            runs[group].append(evaluate_model(work_dir, f'{group}_seed{s}', config, checkpoint,
-                                              s, metric, exposure, mode['samples_per_class']))
+        models = [('pretrained', 'flexvar_tiny_shapes_tf_pretrain.py', toy.pretrained)]
+        models += [(group, *post[(group, s)]) for group in ('tf_continued', 'sar')]
+        for group, config, checkpoint in models:
+            run = f'{group}_seed{s}'
+            result = evaluate_model(work_dir, run, config, checkpoint, s, metric, exposure,
+                                    mode['samples_per_class'])
+            result['editing'] = evaluate_editing(work_dir, run, config, checkpoint, s, metric,
+                                                 mode['edit_images'])
+            runs[group].append(result)
 
     sar_cfg = Config.fromfile(str(TOY_CONFIGS / 'flexvar_tiny_shapes_sar.py'))
     rollout = {k: v for k, v in sar_cfg.model.rollout.items() if k not in ('type', 'seed')}
@@ -258,6 +285,8 @@ def main() -> None:
     wall_s = {path.parent.name: json.loads(path.read_text())['wall_s']
               for path in sorted(work_dir.glob('*/finished.json'))}
     wall_s.update({f'eval_{r["run"]}': r['wall_s'] for group in runs.values() for r in group})
+    wall_s.update({f'editing_{r["run"]}': r['editing']['wall_s']
+                   for group in runs.values() for r in group})
     results = summarise(runs, real, settings, recipe, wall_s)
     (work_dir / 'results.json').write_text(json.dumps(results, indent=1))
     (work_dir / 'results.md').write_text(results_markdown(results))

@@ -1,4 +1,5 @@
-"""The embedded pipeline on synthetic shapes: its training stages and its evaluation.
+"""The embedded pipeline on synthetic shapes: its training stages, its evaluation and its
+zero-shot image-to-image showcase.
 
 Shared by ``tools/run_toy.py`` (the README's main job) and
 ``tools/analysis_tools/sar_study.py`` (the exposure-bias study), which start from
@@ -6,9 +7,10 @@ the same tokenizer, classifier and pretrained FlexVAR.
 """
 from .stages import (TOY_CONFIGS, TOY_MODES, PretrainedToy, export_classifier, extract_latents,
                      log, prepare_pretrained_toy, run_training)
+from .toy_editing import evaluate_editing
 from .toy_evaluation import (NUM_CLASSES, evaluate_model, evaluate_real, real_images,
                              score_images, toy_metric)
 
 __all__ = ['TOY_CONFIGS', 'TOY_MODES', 'PretrainedToy', 'export_classifier', 'extract_latents',
-           'log', 'prepare_pretrained_toy', 'run_training', 'NUM_CLASSES', 'evaluate_model',
-           'evaluate_real', 'real_images', 'score_images', 'toy_metric']
+           'log', 'prepare_pretrained_toy', 'run_training', 'NUM_CLASSES', 'evaluate_editing',
+           'evaluate_model', 'evaluate_real', 'real_images', 'score_images', 'toy_metric']

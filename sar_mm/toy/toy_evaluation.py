@@ -25,7 +25,8 @@ from sar_mm.models.data_preprocessors import to_symmetric_range
 from .stages import TOY_CONFIGS, log
 
 __all__ = ['NUM_CLASSES', 'REFERENCE_SEED', 'EXPOSURE_SEED', 'REAL_ROW_SEED', 'real_images',
-           'save_png', 'score_images', 'toy_metric', 'evaluate_model', 'evaluate_real']
+           'save_png', 'toy_features', 'score_images', 'toy_metric', 'evaluate_model',
+           'evaluate_real']
 
 NUM_CLASSES = 10
 # Data seeds: generators train on 0, the classifier on 1; the FID reference,
@@ -64,11 +65,17 @@ def toy_metric(work_dir: Path, classifier: str, reference_images: int) -> TorchF
         feature_extractor_weights_path=classifier, device='cpu')
 
 
+def toy_features(metric: TorchFidelityMetric, images: torch.Tensor) -> Dict[str, torch.Tensor]:
+    """The toy classifier's features of uint8 (N, 3, 32, 32) images, in chunks of 256;
+    ``logits`` (N, 10) among them."""
+    chunks = [metric.extract_features(images[i:i + 256]) for i in range(0, len(images), 256)]
+    return {k: torch.cat([c[k] for c in chunks]) for k in chunks[0]}
+
+
 def score_images(metric: TorchFidelityMetric, images: torch.Tensor,
                  labels: torch.Tensor) -> Dict[str, float]:
     """FID / IS / precision / recall on the toy features and the class accuracy."""
-    chunks = [metric.extract_features(images[i:i + 256]) for i in range(0, len(images), 256)]
-    features = {k: torch.cat([c[k] for c in chunks]) for k in chunks[0]}
+    features = toy_features(metric, images)
     scores = metric.compute_from_features(features)
     accuracy = (features['logits'].argmax(dim=1) == labels).float().mean().item() * 100
     return dict(fid=float(scores['frechet_inception_distance']), class_acc=accuracy,

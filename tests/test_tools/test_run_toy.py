@@ -1,7 +1,8 @@
 """tools/run_toy.py --quick end to end: every stage, every output, and resuming.
 
 One quick run (tokenizer, classifier, cached tokenizer latents, TF
-pretraining, TF continuation and SAR for seed 0, evaluation), then a second call after removing the SAR stage's
+pretraining, TF continuation and SAR for seed 0, evaluation and zero-shot
+editing), then a second call after removing the SAR stage's
 finished marker and evaluation: the finished stages are skipped, the SAR stage
 resumes from its checkpoint instead of training again, and the results are
 rebuilt.
@@ -42,6 +43,10 @@ def test_outputs(toy_run):
         assert samples.size == (10 * 34 + 2, 2 * 34 + 2)  # 20 samples of 32 px, 10 per row
         scales = Image.open(work_dir / 'grids' / f'{run}_scales.png')
         assert scales.size == (10 * 34 + 2, len(PATCH_NUMS) * 34 + 2)  # one row per scale
+        # one held-out image of each class per row: input | known region | results
+        for kind, results in (('inpaint', 3), ('outpaint', 3), ('edit', 1)):
+            grid = Image.open(work_dir / 'grids' / f'{run}_{kind}.png')
+            assert grid.size == ((2 + results) * 34 + 2, 10 * 34 + 2), kind
     for name in ('tokenizer', 'classifier', 'tf_pretrain', 'post_training'):
         assert (work_dir / 'curves' / f'{name}.png').stat().st_size > 1000
     assert (work_dir / 'exposure_bias.png').stat().st_size > 1000
@@ -50,6 +55,7 @@ def test_outputs(toy_run):
 
     results = json.loads((work_dir / 'results.json').read_text())
     assert results['settings']['seeds'] == [0] and results['settings']['quick'] is True
+    assert results['settings']['edit_images'] == 20
     assert results['real']['class_acc'] > 60  # the toy classifier recognises real shapes
     for group in GROUPS:
         summary = results['summary'][group]
@@ -61,13 +67,17 @@ def test_outputs(toy_run):
             assert eb['patch_nums'] == PATCH_NUMS
             for key in ('tf_acc', 'rollout_acc', 'acc_gap', 'tf_loss', 'rollout_loss'):
                 assert len(eb[key]['mean']) == len(PATCH_NUMS)
+        for key in ('edit_target_acc', 'edit_source_acc', 'inpaint_acc'):
+            (value, ) = summary['editing'][key]['values']
+            assert 0 <= value <= 100
     paired = results['sar_minus_tf']['fid']['mean']
     expected = (results['summary']['sar']['fid']['mean']
                 - results['summary']['tf_continued']['fid']['mean'])
     assert paired == pytest.approx(expected)
     markdown = (work_dir / 'results.md').read_text()
     for title in ('| real held-out images |', '| + teacher-forcing continuation |',
-                  '## Exposure bias, `chain`', '## Exposure bias, `one_step`'):
+                  '## Exposure bias, `chain`', '## Exposure bias, `one_step`',
+                  '## Zero-shot image-to-image', '| model | edit: requested class ↑ |'):
         assert title in markdown
 
 
@@ -76,6 +86,7 @@ def test_rerun_skips_finished_stages_and_resumes_an_interrupted_one(toy_run):
     sar_dir = work_dir / 'flexvar_tiny_shapes_sar_seed0'
     (sar_dir / 'finished.json').unlink()
     (work_dir / 'eval' / 'sar_seed0.json').unlink()
+    (work_dir / 'eval' / 'sar_seed0_editing.json').unlink()
     before = json.loads((work_dir / 'results.json').read_text())
     stdout = _run_toy(work_dir)
     for stage in ('vqvae_tiny_shapes', 'classifier_tiny_shapes', 'flexvar_tiny_shapes_tf_pretrain',
@@ -85,4 +96,5 @@ def test_rerun_skips_finished_stages_and_resumes_an_interrupted_one(toy_run):
     assert 'flexvar_tiny_shapes_sar_seed0: training' in stdout
     assert 'resumed epoch: 1' in (sar_dir / 'train.log').read_text()  # not trained again
     after = json.loads((work_dir / 'results.json').read_text())
-    assert after['summary'] == before['summary']  # same checkpoint, same sampling seeds
+    # same checkpoint, same sampling seeds: the same scores and edits
+    assert after['summary'] == before['summary']

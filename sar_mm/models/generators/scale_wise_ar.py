@@ -11,6 +11,7 @@ from sar_mm.utils.precision import allow_tf32, log_precision_once, resolve_preci
 from ..data_preprocessors import build_data_preprocessor
 from ..rollouts.base_rollout import teacher_forced_inputs
 from ..utils.ar_generation import autoregressive_generate
+from ..utils.known_tokens import KnownTokens, regenerate_per_scale
 from ..utils.sampling_config import SamplingConfig, SamplingNumerics, split_test_cfg
 from ..utils.scale_layout import CANONICAL_PATCH_NUMS, RolloutOutput
 
@@ -113,7 +114,10 @@ class ScaleWiseAR(BaseModel):
 
     Sampling (``mode='predict'`` / :meth:`generate`) runs the backbone's
     KV-cached steps through
-    :func:`~sar_mm.models.utils.ar_generation.autoregressive_generate`.
+    :func:`~sar_mm.models.utils.ar_generation.autoregressive_generate`;
+    :meth:`edit` runs the same sampler with the tokens of an input image kept
+    outside a mask (zero-shot in-painting, out-painting, class-conditional
+    editing and refinement, docs/method.md §5.4).
 
     Per-sample determinism: when seeds are given, every row draws its tokens
     from its own ``torch.Generator`` seeded from its seed. With
@@ -311,6 +315,7 @@ class ScaleWiseAR(BaseModel):
                  generator: Optional[torch.Generator] = None,
                  sampling: Optional[SamplingConfig] = None,
                  return_scale_images: bool = False,
+                 known_tokens: Optional[KnownTokens] = None,
                  **overrides) -> dict:
         """Sample images for ``labels``.
 
@@ -326,6 +331,8 @@ class ScaleWiseAR(BaseModel):
             generator (torch.Generator, optional): used when ``seeds`` is ``None``.
             sampling (SamplingConfig, optional): the recipe instead of :attr:`sampling`.
             return_scale_images (bool): also decode every scale.
+            known_tokens (KnownTokens, optional): tokens to keep at every scale
+                (:meth:`edit`); ``None`` samples every token.
             **overrides: ``test_cfg`` keys for this call, e.g. ``cfg=2.0,
                 top_k=1, precision='bf16'``: recipe keys update ``sampling``,
                 numerics keys update :attr:`numerics` (checked like
@@ -346,27 +353,32 @@ class ScaleWiseAR(BaseModel):
         batch_invariant = numerics.batch_invariant_on(device.type)
         chosen = resolve_precision(numerics.precision, device.type)
         log_precision_once(chosen)
+        if known_tokens is not None:
+            known_tokens.check(labels.shape[0], sampling.patch_nums)
 
-        def run(label_rows: torch.Tensor, gen: Optional[torch.Generator]):
+        def run(label_rows: torch.Tensor, gen: Optional[torch.Generator], rows: slice):
+            known = None if known_tokens is None else known_tokens.rows(rows)
             with chosen.autocast(), allow_tf32(numerics.tf32):
                 return autoregressive_generate(
                     self.backbone, self.tokenizer, label_rows, sampling, generator=gen,
-                    return_scale_images=return_scale_images)
+                    return_scale_images=return_scale_images, known=known)
 
         was_training = self.backbone.training
         self.backbone.eval()
         try:
+            everything = slice(None)
             if seeds is None:
-                results = [run(labels, generator)]
+                results = [run(labels, generator, everything)]
             else:
                 seeds = [int(s) for s in torch.as_tensor(seeds).view(-1).tolist()]
                 if len(seeds) != labels.shape[0]:
                     raise ValueError(f'got {len(seeds)} seeds for {labels.shape[0]} labels')
                 generators = [torch.Generator(device=device).manual_seed(s) for s in seeds]
                 if batch_invariant:
-                    results = [run(labels[i:i + 1], [gen]) for i, gen in enumerate(generators)]
+                    results = [run(labels[i:i + 1], [gen], slice(i, i + 1))
+                               for i, gen in enumerate(generators)]
                 else:
-                    results = [run(labels, generators)]
+                    results = [run(labels, generators, everything)]
         finally:
             self.backbone.train(was_training)
 
@@ -380,4 +392,91 @@ class ScaleWiseAR(BaseModel):
             out['scale_images'] = [
                 to_uint8_images(torch.cat([r.scale_images[s] for r in results]))
                 for s in range(num_scales)]
+        return out
+
+    # --- zero-shot image-to-image ----------------------------------------------------------
+    @torch.no_grad()
+    def encode_scales(self, images: torch.Tensor,
+                      patch_nums: Optional[Sequence[int]] = None) -> List[torch.Tensor]:
+        """Token maps of images on a sampling schedule: the known tokens of :meth:`edit`.
+
+        Args:
+            images (Tensor): (B, 3, H, W) in [-1, 1] with ``H == W ==
+                patch_nums[-1] * tokenizer.downsample``, so that the last scale
+                decodes to an image of the input's size.
+            patch_nums (sequence of int, optional): default ``sampling.patch_nums``.
+
+        Returns:
+            list[Tensor]: one (B, pn ** 2) int64 map per scale.
+
+        Raises:
+            ValueError: images of another size, or a schedule the tokenizer
+                cannot serve (e.g. VAR: not ending at its latent side).
+        """
+        pns = [int(pn) for pn in (self.sampling.patch_nums if patch_nums is None
+                                  else patch_nums)]
+        side = pns[-1] * self.tokenizer.downsample
+        if images.dim() != 4 or images.shape[1] != 3 or tuple(images.shape[-2:]) != (side, side):
+            raise ValueError(f'images of shape {tuple(images.shape)} do not fit the schedule '
+                             f'{pns}: its last scale {pns[-1]} x downsample '
+                             f'{self.tokenizer.downsample} needs (B, 3, {side}, {side}); resize '
+                             'the images or pick a schedule ending at their latent side')
+        return self._tokenize(images, pns)
+
+    @torch.no_grad()
+    def edit(self,
+             images: torch.Tensor,
+             masks: torch.Tensor,
+             labels: torch.Tensor,
+             seeds: Optional[Union[torch.Tensor, Sequence[int]]] = None,
+             generator: Optional[torch.Generator] = None,
+             keep_scales: int = 0,
+             return_scale_images: bool = False,
+             **sampling_overrides) -> dict:
+        """Zero-shot image-to-image sampling (docs/method.md §5.4).
+
+        Encodes ``images`` on the sampling schedule, resamples ``masks`` to every
+        scale (:func:`~sar_mm.models.utils.known_tokens.regenerate_per_scale`)
+        and samples with :meth:`generate`, keeping the input's tokens wherever
+        a scale's mask is False. In-painting: a mask inside the image;
+        out-painting: the image on a larger canvas, the border masked;
+        class-conditional editing: a mask and another label; refinement:
+        ``keep_scales`` first scales kept, the rest regenerated. An all-False
+        mask returns the input's reconstruction; an all-True mask with
+        ``keep_scales=0`` is :meth:`generate`, token for token.
+
+        Args:
+            images (Tensor): (B, 3, H, W) in [-1, 1] (see :meth:`encode_scales`).
+            masks (Tensor): (B, H, W) bool, True = regenerate.
+            labels (Tensor): (B,) class ids of the results.
+            seeds, generator: as for :meth:`generate`.
+            keep_scales (int): keep every token of the first ``keep_scales`` scales.
+            return_scale_images (bool): also decode every scale.
+            **sampling_overrides: ``sampling=`` or keyword overrides of
+                ``test_cfg``, as for :meth:`generate` (``patch_nums``, ``cfg``, ...).
+
+        Returns:
+            dict: :meth:`generate`'s output plus ``known_idx_per_scale`` (the
+            input's token maps) and ``regenerate_per_scale`` (the resampled
+            masks), lists of (B, pn ** 2).
+        """
+        device = next(self.backbone.parameters()).device
+        sampling = sampling_overrides.get('sampling') or self.sampling
+        patch_nums = sampling_overrides.get('patch_nums')
+        pns = [int(pn) for pn in (sampling.patch_nums if patch_nums is None else patch_nums)]
+        images = images.to(device)
+        masks = torch.as_tensor(masks, device=device)
+        labels = torch.as_tensor(labels, device=device).view(-1)
+        if tuple(masks.shape) != (images.shape[0], *images.shape[-2:]):
+            raise ValueError(f'masks of shape {tuple(masks.shape)} do not match images of shape '
+                             f'{tuple(images.shape)}: expected (B, H, W) = '
+                             f'{(images.shape[0], *images.shape[-2:])}')
+        if labels.shape[0] != images.shape[0]:
+            raise ValueError(f'got {labels.shape[0]} labels for {images.shape[0]} images')
+        known_idx = self.encode_scales(images, pns)
+        regenerate = regenerate_per_scale(masks, pns, self.tokenizer.downsample, keep_scales)
+        out = self.generate(labels, seeds=seeds, generator=generator,
+                            return_scale_images=return_scale_images,
+                            known_tokens=KnownTokens(known_idx, regenerate), **sampling_overrides)
+        out.update(known_idx_per_scale=known_idx, regenerate_per_scale=regenerate)
         return out

@@ -2,6 +2,7 @@
 scale layout, scale schedules."""
 from .ar_generation import FLEXVAR_SAMPLED_SCALES, ARGenerationOutput, autoregressive_generate
 from .cfg_schedule import CFGSchedule, var_guidance
+from .known_tokens import KnownTokens, regenerate_per_scale
 from .sampling import greedy_from_logits, sample_from_logits, top_k_top_p_filter
 from .sampling_config import SamplingConfig, SamplingNumerics, split_test_cfg
 from .scale_layout import (CANONICAL_PATCH_NUMS, RolloutOutput, check_schedule, input_slice,
@@ -11,9 +12,9 @@ from .scale_schedule import (FixedScaleSchedule, FlexVARRandomScaleSchedule,
 
 __all__ = [
     'FLEXVAR_SAMPLED_SCALES', 'ARGenerationOutput', 'autoregressive_generate', 'CFGSchedule',
-    'var_guidance', 'greedy_from_logits', 'sample_from_logits', 'top_k_top_p_filter',
-    'SamplingConfig', 'SamplingNumerics', 'split_test_cfg', 'CANONICAL_PATCH_NUMS',
-    'RolloutOutput', 'check_schedule', 'input_slice', 'num_tokens', 'scale_slices',
-    'FixedScaleSchedule', 'FlexVARRandomScaleSchedule', 'FlexVARScheduleSettings',
-    'draw_flexvar_schedule'
+    'var_guidance', 'KnownTokens', 'regenerate_per_scale', 'greedy_from_logits',
+    'sample_from_logits', 'top_k_top_p_filter', 'SamplingConfig', 'SamplingNumerics',
+    'split_test_cfg', 'CANONICAL_PATCH_NUMS', 'RolloutOutput', 'check_schedule', 'input_slice',
+    'num_tokens', 'scale_slices', 'FixedScaleSchedule', 'FlexVARRandomScaleSchedule',
+    'FlexVARScheduleSettings', 'draw_flexvar_schedule'
 ]

@@ -12,6 +12,7 @@ from typing import List, Optional, Sequence, Union
 
 import torch
 
+from .known_tokens import KnownTokens
 from .sampling import greedy_from_logits, sample_from_logits
 from .sampling_config import SamplingConfig
 
@@ -50,7 +51,8 @@ def autoregressive_generate(backbone: torch.nn.Module,
                             generator: Union[None, torch.Generator,
                                              Sequence[torch.Generator]] = None,
                             return_logits: bool = False,
-                            return_scale_images: bool = False) -> ARGenerationOutput:
+                            return_scale_images: bool = False,
+                            known: Optional[KnownTokens] = None) -> ARGenerationOutput:
     """Sample token maps scale by scale with a KV cache, then decode them.
 
     For every scale ``si`` of ``sampling.patch_nums``: run the block through
@@ -69,6 +71,10 @@ def autoregressive_generate(backbone: torch.nn.Module,
             :func:`~sar_mm.models.utils.sampling.sample_from_logits`).
         return_logits (bool): keep the guided logits of every scale.
         return_scale_images (bool): also decode every scale's map separately.
+        known (KnownTokens, optional): zero-shot image-to-image sampling
+            (docs/method.md §5.4): after each scale is drawn as usual, the cells
+            not marked for regeneration take the known tokens, and the next
+            input is built from the merged map. ``None`` is ordinary sampling.
 
     Returns:
         ARGenerationOutput: token maps, final image and the optional extras.
@@ -80,6 +86,8 @@ def autoregressive_generate(backbone: torch.nn.Module,
     num_classes = backbone.num_classes
     labels_2B = torch.cat((label_B, torch.full_like(label_B, num_classes)))  # (2B,)
     sampled_scales = None if greedy_outside is None else set(greedy_outside)
+    if known is not None:
+        known.check(B, patch_nums)
 
     idx_per_scale: List[torch.Tensor] = []
     logits_per_scale: List[torch.Tensor] = []
@@ -98,6 +106,8 @@ def autoregressive_generate(backbone: torch.nn.Module,
                               or (sampled_scales is not None and pn not in sampled_scales))
                 idx_Bl = sample_from_logits(logits_BlV, 1 if force_top1 else top_k, top_p,
                                             generator)
+            if known is not None:
+                idx_Bl = known.merge(si, idx_Bl)
             idx_per_scale.append(idx_Bl)
             if si < len(patch_nums) - 1:
                 next_BlCv, state = tokenizer.ar_next_input(idx_Bl, si, patch_nums, state)
