@@ -45,7 +45,7 @@ import torch.nn.functional as F
 from mmengine.config import DictAction
 from mmengine.logging import print_log
 
-from sar_mm.apis import edit_grid, edit_images, image_grid, init_generator, known_region
+from sar_mm.apis import edit_grid, edit_images, image_grid, init_demo_generator, known_region
 from sar_mm.models.utils import regenerate_per_scale
 from sar_mm.utils.edit_canvas import box_mask, fit_square, pad_to_canvas
 
@@ -168,14 +168,9 @@ def scale_rows(image: np.ndarray, regenerate: Sequence[torch.Tensor],
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
-    random_init = args.checkpoint.lower() == 'none'
-    generator = init_generator(args.config, None if random_init else args.checkpoint,
-                               device=args.device, cfg_options=args.cfg_options,
-                               trust_checkpoint=args.trust_checkpoint)
-    if random_init:
-        print('#' * 78 + '\n# UNTRAINED MODEL: no checkpoint, the weights are random. The '
-              'grid only shows\n# that the pipeline runs; the images are meaningless.\n' +
-              '#' * 78, file=sys.stderr)
+    generator = init_demo_generator(args.config, args.checkpoint, device=args.device,
+                                    cfg_options=args.cfg_options,
+                                    trust_checkpoint=args.trust_checkpoint)
     patch_nums = [int(pn) for pn in (args.patch_nums or generator.sampling.patch_nums)]
     image, mask = prepare(args, patch_nums[-1] * generator.tokenizer.downsample)
     keep_scales = args.keep_scales or 0

@@ -26,7 +26,7 @@ import mmcv
 from mmengine.config import DictAction
 from mmengine.logging import print_log
 
-from sar_mm.apis import image_grid, init_generator, sample_images
+from sar_mm.apis import image_grid, init_demo_generator, sample_images
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -56,15 +56,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
-    random_init = args.checkpoint.lower() == 'none'
-    generator = init_generator(args.config, None if random_init else args.checkpoint,
-                               device=args.device, cfg_options=args.cfg_options,
-                               trust_checkpoint=args.trust_checkpoint)
-    if random_init:
-        # straight to stderr: a banner the user must see whatever the logger set-up
-        print('#' * 78 + '\n# UNTRAINED MODEL: no checkpoint, the weights are random. The '
-              'grid only shows\n# that the pipeline runs; the images are meaningless.\n' +
-              '#' * 78, file=sys.stderr)
+    generator = init_demo_generator(args.config, args.checkpoint, device=args.device,
+                                    cfg_options=args.cfg_options,
+                                    trust_checkpoint=args.trust_checkpoint)
     seeds = [args.seed + i for i in range(len(args.labels))]
     given = dict(cfg=args.cfg, top_k=args.top_k, top_p=args.top_p, patch_nums=args.patch_nums,
                  precision=args.precision)

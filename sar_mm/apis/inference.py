@@ -10,6 +10,7 @@ a checkpoint written by ``tools/train.py`` or a plain state dict.
 ``image_grid`` lays them out for saving.
 """
 import copy
+import sys
 from pathlib import Path
 from typing import List, Optional, Sequence, Tuple, Union
 
@@ -95,6 +96,23 @@ def init_generator(config: Union[str, Path, Config],
         load_generator_checkpoint(generator, checkpoint, trust_checkpoint)
     generator.cfg = config
     return generator.to(device).eval()
+
+
+def init_demo_generator(config: Union[str, Path, Config], checkpoint: str, device: str = 'cpu',
+                        cfg_options: Optional[dict] = None,
+                        trust_checkpoint: bool = False) -> ScaleWiseAR:
+    """:func:`init_generator` for the demos: ``checkpoint='none'`` builds the randomly
+    initialised model and prints a banner to stderr saying that its images are meaningless
+    (a pipeline check)."""
+    random_init = checkpoint.lower() == 'none'
+    generator = init_generator(config, None if random_init else checkpoint, device=device,
+                               cfg_options=cfg_options, trust_checkpoint=trust_checkpoint)
+    if random_init:
+        # straight to stderr: a banner the user must see whatever the logger set-up
+        print('#' * 78 + '\n# UNTRAINED MODEL: no checkpoint, the weights are random. The '
+              'grid only shows\n# that the pipeline runs; the images are meaningless.\n' +
+              '#' * 78, file=sys.stderr)
+    return generator
 
 
 def _channels_last(images: torch.Tensor, as_numpy: bool) -> Images:
