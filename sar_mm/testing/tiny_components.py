@@ -7,7 +7,23 @@ smoke mode of ``tools/analysis_tools/gpu_check.py``).
 """
 from typing import Dict, Sequence, Tuple
 
-__all__ = ['tiny_component_settings']
+import torch
+import torch.nn as nn
+
+__all__ = ['tiny_component_settings', 'perturb_weights']
+
+
+@torch.no_grad()
+def perturb_weights(module: nn.Module, scale: float = 0.1) -> nn.Module:
+    """Add ``scale * N(0, 1)`` noise (global RNG) to every parameter, in place.
+
+    The official init makes the AdaLN blocks near-identities, so a freshly
+    built tiny model's predictions hardly depend on labels and inputs; tests
+    perturb it first so that their checks mean something. Returns ``module``.
+    """
+    for p in module.parameters():
+        p.add_(torch.randn_like(p) * scale)
+    return module
 
 
 def tiny_component_settings(patch_nums: Sequence[int]) -> Tuple[Dict[str, dict], Dict[str, dict]]:

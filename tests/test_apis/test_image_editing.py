@@ -8,6 +8,7 @@ import torch
 from sar_mm.apis import (as_binary_masks, edit_grid, edit_images, init_generator, known_region,
                          sample_images)
 from sar_mm.models.generators import to_uint8_images
+from sar_mm.testing.tiny_components import perturb_weights
 from sar_mm.utils.edit_canvas import box_mask
 
 CONFIGS = Path(__file__).resolve().parents[1] / 'data' / 'configs'
@@ -17,9 +18,7 @@ CONFIGS = Path(__file__).resolve().parents[1] / 'data' / 'configs'
 def tiny(request):
     torch.manual_seed(0)
     generator = init_generator(CONFIGS / request.param)
-    with torch.no_grad():  # far from identity, so tokens depend on labels and inputs
-        for p in generator.backbone.parameters():
-            p.add_(torch.randn_like(p) * 0.1)
+    perturb_weights(generator.backbone)
     return generator
 
 

@@ -8,6 +8,7 @@ import torch
 from script_loading import load_script
 
 from sar_mm.apis import edit_grid, edit_images, init_generator
+from sar_mm.testing.tiny_components import perturb_weights
 from sar_mm.utils.edit_canvas import box_mask, pad_to_canvas
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,9 +26,7 @@ def demo():
 def checkpoint(tmp_path_factory):
     torch.manual_seed(3)
     generator = init_generator(TINY)
-    with torch.no_grad():
-        for p in generator.backbone.parameters():
-            p.add_(torch.randn_like(p) * 0.1)
+    perturb_weights(generator.backbone)
     path = tmp_path_factory.mktemp('ckpt') / 'tiny.pth'
     torch.save(dict(state_dict=generator.state_dict()), path)
     return generator, str(path)

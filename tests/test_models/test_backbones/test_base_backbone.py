@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from sar_mm.models.backbones import FlexVARTransformer, VARTransformer
+from sar_mm.testing.tiny_components import perturb_weights
 
 PNS = (1, 2, 3)
 
@@ -15,9 +16,7 @@ def tiny(backbone_type):
     extra = dict(pos_grid_size=4) if backbone_type is FlexVARTransformer else dict(patch_nums=PNS)
     model = backbone_type(depth=2, num_classes=10, vocab_size=32, cvae=4, drop_path_rate=0.0,
                           **extra).eval()
-    with torch.no_grad():
-        for p in model.parameters():
-            p.add_(torch.randn_like(p) * 0.1)
+    perturb_weights(model)
     return model
 
 

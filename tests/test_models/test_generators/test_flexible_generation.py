@@ -5,6 +5,7 @@ import torch
 
 from sar_mm.models.generators import ScaleWiseAR
 from sar_mm.models.utils import FLEXVAR_SAMPLED_SCALES, autoregressive_generate
+from sar_mm.testing.tiny_components import perturb_weights
 
 STEPS_13 = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 14, 16]
 STEPS_512 = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 14, 16, 23, 32]
@@ -22,9 +23,7 @@ def model() -> ScaleWiseAR:
         test_cfg=dict(patch_nums=(1, 2, 3, 4, 5, 6, 8, 10, 13, 16), cfg=2.5,
                       cfg_schedule='flexvar', top_k=32, top_p=0.95, max_pn=16,
                       greedy_outside=FLEXVAR_SAMPLED_SCALES)).eval()
-    with torch.no_grad():
-        for p in model.backbone.parameters():
-            p.add_(torch.randn_like(p) * 0.1)
+    perturb_weights(model.backbone)
     return model
 
 

@@ -9,6 +9,7 @@ from sar_mm.models.generators import ScaleWiseAR, to_uint8_images
 from sar_mm.models.generators.scale_wise_ar import EVAL_PROTOCOLS, protocol_test_cfg
 from sar_mm.models.utils import SamplingConfig, SamplingNumerics
 from sar_mm.registry import MODELS
+from sar_mm.testing.tiny_components import perturb_weights
 from sar_mm.utils.precision import resolve_precision
 
 PATCH_NUMS = [1, 2, 4, 8]
@@ -33,9 +34,7 @@ def tiny_cfg(**overrides):
 def build(**overrides) -> ScaleWiseAR:
     torch.manual_seed(0)
     model = MODELS.build(tiny_cfg(**overrides))
-    with torch.no_grad():  # make predictions depend on labels and inputs
-        for p in model.backbone.parameters():
-            p.add_(torch.randn_like(p) * 0.1)
+    perturb_weights(model.backbone)
     return model
 
 

@@ -7,6 +7,7 @@ from mmengine.config import Config
 
 from sar_mm.models.generators import ScaleWiseAR, to_uint8_images
 from sar_mm.registry import MODELS
+from sar_mm.testing.tiny_components import perturb_weights
 from sar_mm.utils.setup_env import register_all_modules
 
 CONFIGS = Path(__file__).resolve().parents[2] / 'data' / 'configs'
@@ -19,9 +20,7 @@ def model(request) -> ScaleWiseAR:
     register_all_modules(init_default_scope=False)
     torch.manual_seed(0)
     model = MODELS.build(Config.fromfile(str(CONFIGS / request.param)).model).eval()
-    with torch.no_grad():  # far from identity, so tokens depend on labels and inputs
-        for p in model.backbone.parameters():
-            p.add_(torch.randn_like(p) * 0.1)
+    perturb_weights(model.backbone)
     return model
 
 

@@ -8,6 +8,7 @@ from sar_mm.models.rollouts import BaseRollout
 from sar_mm.models.tokenizers.flex_vqvae import FlexVQVAE
 from sar_mm.models.utils.scale_layout import RolloutOutput
 from sar_mm.testing import RolloutTrace
+from sar_mm.testing.tiny_components import perturb_weights
 
 
 def traced(rollout: BaseRollout, tiny_flexvar: tuple) -> Tuple[RolloutOutput, RolloutTrace]:
@@ -41,8 +42,5 @@ def build_tiny_pair(seed: int = 0):
                           embed_dim=8, usage_buffer_size=16)
     backbone = FlexVARTransformer(depth=1, num_classes=10, vocab_size=64, cvae=8,
                                   pos_grid_size=8, cond_drop_rate=0.0)
-    # the official init makes blocks near-identities; perturb so predictions depend on inputs
-    with torch.no_grad():
-        for p in backbone.parameters():
-            p.add_(torch.randn_like(p) * 0.1)
+    perturb_weights(backbone)
     return tokenizer, backbone.eval()

@@ -6,6 +6,7 @@ from sar_mm.models.backbones import FlexVARTransformer
 from sar_mm.models.tokenizers import FlexVQVAE
 from sar_mm.models.utils import (FLEXVAR_SAMPLED_SCALES, SamplingConfig,
                                  autoregressive_generate, greedy_from_logits)
+from sar_mm.testing.tiny_components import perturb_weights
 
 
 @pytest.fixture(scope='module')
@@ -65,9 +66,7 @@ def tiny_pair():
     torch.manual_seed(0)
     backbone = FlexVARTransformer(depth=2, num_classes=10, vocab_size=64, cvae=8,
                                   pos_grid_size=8, drop_path_rate=0.0).eval()
-    with torch.no_grad():  # make the blocks far from identity so the check is meaningful
-        for p in backbone.parameters():
-            p.add_(torch.randn_like(p) * 0.1)
+    perturb_weights(backbone)
     tokenizer = FlexVQVAE(ch=32, z_channels=32, ch_mult=(1, 2), num_res_blocks=1, vocab_size=64,
                           embed_dim=8, usage_buffer_size=16)
     return backbone, tokenizer

@@ -5,15 +5,14 @@ import torch
 from sar_mm.models.backbones import FlexVARTransformer, VARTransformer
 from sar_mm.models.tokenizers import FlexVQVAE, MultiScaleVQVAE
 from sar_mm.models.utils import KnownTokens, SamplingConfig, autoregressive_generate
+from sar_mm.testing.tiny_components import perturb_weights
 
 PATCH_NUMS = [1, 2, 3, 4]
 LABELS = torch.tensor([1, 4, 7])
 
 
 def perturbed(backbone):
-    with torch.no_grad():  # far from identity, so tokens depend on labels and inputs
-        for p in backbone.parameters():
-            p.add_(torch.randn_like(p) * 0.1)
+    perturb_weights(backbone)
     return backbone.eval()
 
 
