@@ -13,7 +13,7 @@ from ..rollouts.base_rollout import teacher_forced_inputs
 from ..utils.ar_generation import autoregressive_generate
 from ..utils.known_tokens import KnownTokens, regenerate_per_scale
 from ..utils.sampling_config import SamplingConfig, SamplingNumerics, split_test_cfg
-from ..utils.scale_layout import CANONICAL_PATCH_NUMS, RolloutOutput
+from ..utils.scale_layout import RolloutOutput
 
 __all__ = [
     'ScaleWiseAR', 'to_uint8_images', 'EVAL_PROTOCOLS', 'check_class_labels', 'protocol_test_cfg'
