@@ -19,3 +19,10 @@ def reference_run(tmp_path_factory) -> Path:
     work_dir = tmp_path_factory.mktemp('reference')
     run(train_cmd(ITER_CONFIG, work_dir))
     return work_dir
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """The probe battery's outcome counts (only when probes ran)."""
+    from probe_battery import RESULTS, summary
+    if RESULTS:
+        terminalreporter.write_line(summary())
