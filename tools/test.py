@@ -5,6 +5,7 @@ Usage:
         [--save-npz samples.npz] [--save-dir DIR] [--trust-checkpoint PATH ...]
         [--protocol exact|official | --precision fp32|auto|bf16|fp16]
         [--cfg-options k=v ...] [--launcher none|pytorch|slurm]
+        [--cfg-sweep CFG [CFG ...]]
         [--dry-run [--world-size N] [--nnodes K]]
 
 The config's ``test_dataloader`` (``ClassLabelDataset``: fixed label and seed
@@ -34,6 +35,11 @@ The finished folder is then scored by the same ``test_evaluator`` and, with
 ``--save-npz``, packed into ``arr_0`` uint8 (N, H, W, 3) ordered by
 ``sample_idx``, the OpenAI (ADM) evaluator format.
 
+``--cfg-sweep 2.0 2.2 2.5 3.0`` runs the test once per guidance scale, with
+the same label and seed per image for every scale, and writes
+``WORK_DIR/cfg_sweep.json`` and ``cfg_sweep.png``
+(:mod:`sar_mm.evaluation.cfg_sweep`).
+
 Multi-process: ``tools/dist_test.sh CONFIG CHECKPOINT GPUS [args]``; without a
 GPU the processes use a gloo group (CPU).
 """
@@ -60,6 +66,7 @@ from torch.utils.data import DataLoader
 
 from sar_mm.engine import launch_line, setup_distributed
 from sar_mm.evaluation import SampleFolderDataset, list_sample_indices, pack_sample_folder
+from sar_mm.evaluation.cfg_sweep import run_cfg_sweep
 from sar_mm.models.generators.scale_wise_ar import protocol_test_cfg
 from sar_mm.registry import DATASETS, RUNNERS
 from sar_mm.utils.checkpoint_io import trust_checkpoint_path
@@ -96,6 +103,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                           'native bf16, else fp32')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config entries, e.g. model.test_cfg.cfg=2.2')
+    parser.add_argument('--cfg-sweep', nargs='+', type=float, metavar='CFG',
+                        help='one test per guidance scale (model.test_cfg.cfg), the same seed '
+                        'per image for each; writes WORK_DIR/cfg_sweep.json and cfg_sweep.png')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none')
     parser.add_argument('--dry-run', action='store_true',
                         help='print the launch summary for --world-size processes and exit')
@@ -108,6 +118,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     if not args.dry_run and (args.world_size is not None or args.nnodes is not None):
         parser.error('--world-size and --nnodes describe a --dry-run; a real launch takes '
                      'them from its launcher')
+    if args.cfg_sweep and (args.save_dir or args.save_npz):
+        parser.error('--cfg-sweep scores the samples as they are generated; it takes no '
+                     '--save-dir / --save-npz')
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
     return args
@@ -234,7 +247,9 @@ def main(argv: Optional[List[str]] = None) -> dict:
         save_dir = osp.join(cfg.work_dir, 'samples')
 
     setup_distributed(cfg, args.launcher)  # the process group first, on GPUs and CPUs
-    if save_dir is None:
+    if args.cfg_sweep:
+        metrics = run_cfg_sweep(cfg, args.cfg_sweep, lambda run_cfg: build_runner(run_cfg).test())
+    elif save_dir is None:
         metrics = build_runner(cfg).test()
     else:
         init_default_scope(cfg.get('default_scope', 'sar_mm'))

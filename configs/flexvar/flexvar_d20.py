@@ -1,7 +1,16 @@
-# FlexVAR-d20 evaluation on ImageNet 256 (50k samples), paper protocol
+# FlexVAR-d20 evaluation on ImageNet 256 (50k samples), SAR's protocol
 # (docs/method.md §6.2, eval_SAR_d20.sh): 10 steps 1..16, cfg 2.6 with the
 # VAR-style ramp, top-k 900, top-p 0.95. Weights:
 # tools/model_converters/flexvar_to_sarmm.py output, given to tools/test.py.
+# Guidance scale: 2.6 is what eval_SAR_d20.sh samples the SAR model with.
+# The baseline row of SAR's table (FlexVAR-d20, FID 2.41) is FlexVAR's own
+# README number, and no official source states its cfg: the FlexVAR README
+# table gives none, its evaluation examples (README, scripts/evaluate_c2i.sh)
+# use cfg 2.5, its eval_c2i.py defaults to 4, and SAR's repository evaluates
+# no baseline. At cfg 2.6 the baseline need not reproduce 2.41, nor the gap
+# to SAR the paper's; compare both checkpoints over a sweep:
+#   tools/test.py configs/flexvar/flexvar_d20.py CKPT --cfg-sweep 2.0 2.2 2.5 3.0
+# (docs/evaluation_protocols.md, "Guidance scale").
 # Differs from the base model config: the guidance scale.
 # Sampling: batch_invariant='auto' runs each batch through the transformer at
 # once on CUDA (far faster; one random stream per sample, but batched matmuls

@@ -8,8 +8,10 @@
 # scale_mul, clip 2.0, the official lin0 tail 4.679e-5 -> 3.0e-5) and the start checkpoint:
 #   python tools/model_converters/flexvar_to_sarmm.py FlexVARd16-epo179.pth \
 #       FlexVAE.pth checkpoints/flexvar_d16_sarmm.pth
-# In-training evaluation: FID-5k after every epoch (best checkpoint kept) and a
-# sample grid every 500 iterations (../_base_/evaluation/imagenet_256_fid_val.py).
+# In-training evaluation, for monitoring: FID-5k after every epoch against a
+# training-subset reference and a sample grid every 500 iterations
+# (../_base_/evaluation/imagenet_256_fid_val.py). No checkpoint is selected:
+# the last one is the result, as in the official trainer.
 _base_ = [
     '../flexvar/flexvar_d16.py',
     '../_base_/datasets/imagenet_512.py',
@@ -20,4 +22,3 @@ _base_ = [
 load_from = 'checkpoints/flexvar_d16_sarmm.pth'
 
 train_cfg = dict(val_interval=1)
-default_hooks = dict(checkpoint=dict(save_best={{_base_.val_fid_key}}, rule='less'))

@@ -5,6 +5,10 @@
 # only at the end of pretraining (flexvar_d20_sar.py reproduces the public
 # script from that one). Convert a 240-epoch checkpoint of your own FlexVAR
 # pretraining to load_from.
+# Start epoch 240, not 239, for the reason flexvar_d16_sar_paper.py gives:
+# epoch indices 240..249, 10 epochs after 240 finished ones, ending at
+# the index of the released SARd20-epo249.pth; the official trainer
+# would start a bare -epo239 weight file at 239 and run 11 epochs.
 # Differs from flexvar_d20_sar.py: 10 epochs, the 250-epoch lin0 horizon from
 # epoch 240, the start checkpoint.
 _base_ = ['./flexvar_d20_sar.py']

@@ -5,6 +5,10 @@
 # only at the end of pretraining (flexvar_d24_sar.py reproduces the public
 # script from that one). Convert a 340-epoch checkpoint of your own FlexVAR
 # pretraining to load_from.
+# Start epoch 340, not 339, for the reason flexvar_d16_sar_paper.py gives:
+# epoch indices 340..349, 10 epochs after 340 finished ones, ending at
+# the index of the released SARd24-epo349.pth; the official trainer
+# would start a bare -epo339 weight file at 339 and run 11 epochs.
 # Differs from flexvar_d24_sar.py: 10 epochs, the 350-epoch lin0 horizon from
 # epoch 340, the start checkpoint.
 _base_ = ['./flexvar_d24_sar.py']

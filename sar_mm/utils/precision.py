@@ -93,8 +93,9 @@ class Precision:
 
 def _gflops(dtype: torch.dtype, size: int, repeats: int, slow_after_s: float) -> float:
     """Best-of-``repeats`` throughput of a ``size``² matmul; stops early when slow."""
-    a = torch.randn(size, size).to(dtype)
-    b = torch.randn(size, size).to(dtype)
+    generator = torch.Generator().manual_seed(0)  # the run's global RNG stays untouched
+    a = torch.randn(size, size, generator=generator).to(dtype)
+    b = torch.randn(size, size, generator=generator).to(dtype)
     flops = 2.0 * size**3
     a @ b  # warm-up: kernel selection, first-touch allocation
     best = float('inf')

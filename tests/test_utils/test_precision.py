@@ -11,7 +11,8 @@ from mmengine.logging import MMLogger
 
 from sar_mm.utils import precision as precision_module
 from sar_mm.utils.precision import (BF16_MIN_SPEEDUP, MatmulProbe, Precision, allow_tf32,
-                                    log_precision_once, parse_precision, resolve_precision)
+                                    log_precision_once, measure_cpu_matmul, parse_precision,
+                                    resolve_precision)
 
 FAST_BF16 = MatmulProbe(fp32_gflops=100.0, bf16_gflops=200.0)  # AMX-like: bf16 2x fp32
 SLOW_BF16 = MatmulProbe(fp32_gflops=115.0, bf16_gflops=0.3)  # AVX2-only: emulated bf16
@@ -81,6 +82,13 @@ def test_the_choice_is_logged_once(monkeypatch):
         logger.removeHandler(handler)
     assert [r.getMessage() for r in records] == [
         'precision: float32 (auto: CPU has no native bf16)']
+
+
+def test_the_probe_leaves_the_global_rng_alone():
+    """Measured once per process: a training run's random stream must not depend on it."""
+    state = torch.get_rng_state()
+    measure_cpu_matmul(size=8, repeats=1)
+    assert torch.equal(torch.get_rng_state(), state)
 
 
 def test_autocast_context_matches_the_dtype():

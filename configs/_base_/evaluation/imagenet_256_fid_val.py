@@ -1,22 +1,19 @@
-# In-training evaluation for ImageNet 256 generators: MMEngine's ValLoop samples
-# ``samples_per_class`` images of each of the 1000 classes with the model's
-# test_cfg (5 per class = 5k images, each from its own seed, so every
-# validation draws the same labels and seeds) and computes FID against
-# precomputed reference statistics. FID-5k is biased upwards against FID-50k:
-# use it to compare checkpoints of one run, report FID-50k (tools/test.py).
-# The leaf config sets how often it runs and keeps the best checkpoint:
-#   train_cfg = dict(val_interval=1)
-#   default_hooks = dict(checkpoint=dict(save_best=val_fid_key, rule='less'))
-# Files to provide (the metric checks both when training starts):
-#   data/fid_stats/adm_in256_stats.npz   reference statistics of the ADM reference
-#       batch (or of an ImageNet val folder, ADM centre crop):
-#       python tools/analysis_tools/make_fid_ref_stats.py \
-#           data/imagenet/VIRTUAL_imagenet256_labeled.npz data/fid_stats/adm_in256_stats.npz \
-#           --feature-weights checkpoints/weights-inception-2015-12-05-6726825d.pth
+# In-training evaluation for ImageNet 256 generators, for monitoring only:
+# MMEngine's ValLoop samples ``samples_per_class`` images of each of the 1000
+# classes with the model's test_cfg (5 per class = 5k images, each from its own
+# seed, so every validation draws the same labels and seeds) and logs FID under
+# ``val_fid_key``. No checkpoint is selected by it: the result of a run is its
+# last checkpoint, as in the official trainers (docs/evaluation_protocols.md,
+# "Which checkpoint is reported"). The reference is NOT the ADM reference
+# batch that FID-50k is reported against (tools/test.py): it holds the
+# statistics of a fixed subset of the training images, 10 per class, made once
+# as docs/evaluation_protocols.md shows:
+#   data/fid_stats/imagenet_train_subset_stats.npz
 #   checkpoints/weights-inception-2015-12-05-6726825d.pth   (Inception weights)
-# Training without in-training evaluation:
+# (the metric checks both when training starts). FID-5k is biased upwards
+# against FID-50k and measured against another reference: read its trend, not
+# its value. Training without in-training evaluation:
 #   --cfg-options val_dataloader=None val_evaluator=None val_cfg=None
-#                 default_hooks.checkpoint.save_best=None
 val_dataloader = dict(
     batch_size=32,
     num_workers=2,
@@ -34,13 +31,13 @@ val_evaluator = dict(
     fid=True,
     isc=False,
     prc=False,
-    reference='data/fid_stats/adm_in256_stats.npz',
+    reference='data/fid_stats/imagenet_train_subset_stats.npz',
     feature_extractor_weights_path='checkpoints/weights-inception-2015-12-05-6726825d.pth',
 )
 
 val_cfg = dict(type='ValLoop')
 
-# The key TorchFidelityMetric reports FID under (prefix 'fidelity').
+# The key TorchFidelityMetric logs FID under (prefix 'fidelity').
 val_fid_key = 'fidelity/frechet_inception_distance'
 
 # A grid of fixed labels (golden retriever, otter, red panda, geyser, macaw,

@@ -65,7 +65,9 @@ class Lin0LR(LRSchedulerMixin, _ParamScheduler):
     with ``E`` the epoch length, so a 10-epoch SAR run from a checkpoint of
     epoch 170 of a 180-epoch schedule walks the last 10 epochs of that curve.
     Use it epoch-based with ``convert_to_iter_based=True`` (the epoch length
-    then comes from the train dataloader).
+    then comes from the train dataloader) and a finite ``end``. A warm-up
+    scheduler in front of it (``begin > 0``) delays the walk: iteration
+    ``begin`` of the run gets the lin0 value of ``start_epoch x E``.
 
     Args:
         optimizer: the wrapped optimizer.
@@ -88,6 +90,10 @@ class Lin0LR(LRSchedulerMixin, _ParamScheduler):
         if by_epoch or iters_per_epoch is None:
             raise ValueError('Lin0LR is iteration-based: configure it with by_epoch=True and '
                              'convert_to_iter_based=True so that it learns the epoch length')
+        if end == INF:
+            raise ValueError('Lin0LR needs a finite end: set end to the epoch the run stops at '
+                             '(train_cfg.max_epochs), so that the horizon check sees how far '
+                             'it walks the schedule')
         if start_epoch + (end - begin) / iters_per_epoch > total_epochs + 1e-9:
             raise ValueError(
                 f'Lin0LR runs past its horizon: start_epoch {start_epoch} + '
@@ -114,7 +120,8 @@ class Lin0LR(LRSchedulerMixin, _ParamScheduler):
                    iters_per_epoch=epoch_length, **kwargs)
 
     def _get_value(self) -> List[float]:
-        cur_it = self.start_epoch * self.iters_per_epoch + self.last_step - self.begin
+        # MMEngine's ``last_step`` is 0 at iteration ``begin``: it counts from ``begin``
+        cur_it = self.start_epoch * self.iters_per_epoch + self.last_step
         factor = lin0_lr_factor(cur_it, self.iters_per_epoch, self.total_epochs,
                                 self.final_ratio, self.warmup_epochs, self.warmup_start,
                                 self.flat_fraction)

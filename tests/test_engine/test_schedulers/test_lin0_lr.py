@@ -66,6 +66,45 @@ def test_scheduler_follows_the_formula_every_iteration():
     assert lrs[-1] == pytest.approx(0.1 * 2e-4, rel=1e-12)
 
 
+def test_after_a_linear_warmup_it_counts_from_its_begin():
+    """LinearLR over epoch 0, then Lin0LR from epoch 1: a run resumed at epoch 5 of 10.
+
+    MMEngine's ``last_step`` is 0 at iteration ``begin``, so run iteration
+    ``5 + k`` (``k`` counted from Lin0LR's begin) gets the official lin0 lr of
+    global iteration ``5 x 5 + k``.
+    """
+    peak, epoch_length, warmup_end, end = 2e-4, 5, 1, 4
+    wrapper = _wrapper(peak)
+    schedulers = [
+        PARAM_SCHEDULERS.build(cfg, default_args=dict(optimizer=wrapper,
+                                                      epoch_length=epoch_length))
+        for cfg in (dict(type='LinearLR', start_factor=0.1, end_factor=1.0, by_epoch=True,
+                         begin=0, end=warmup_end, convert_to_iter_based=True),
+                    dict(type='Lin0LR', total_epochs=10, start_epoch=5, final_ratio=0.1,
+                         by_epoch=True, begin=warmup_end, end=end, convert_to_iter_based=True))
+    ]
+    lrs = []
+    for _ in range(end * epoch_length):
+        lrs.append(wrapper.optimizer.param_groups[0]['lr'])
+        wrapper.optimizer.step()
+        for scheduler in schedulers:
+            scheduler.step()
+    assert lrs[0] == pytest.approx(0.1 * peak)  # the warm-up's start
+    begin = warmup_end * epoch_length
+    for run_it in (begin, (begin + end * epoch_length) // 2, end * epoch_length - 1):
+        expected = official_lin0(peak, 5 * epoch_length + run_it - begin, 10 / 50 * epoch_length,
+                                 10 * epoch_length)
+        assert lrs[run_it] == pytest.approx(expected, rel=1e-12), run_it
+
+
+def test_an_open_end_is_refused():
+    with pytest.raises(ValueError, match='finite end'):
+        PARAM_SCHEDULERS.build(
+            dict(type='Lin0LR', total_epochs=10, start_epoch=0, final_ratio=0.1, by_epoch=True,
+                 begin=0, convert_to_iter_based=True),
+            default_args=dict(optimizer=_wrapper(1e-4), epoch_length=5))
+
+
 def test_past_the_horizon_or_epoch_based_is_refused():
     with pytest.raises(ValueError, match='past its horizon'):
         PARAM_SCHEDULERS.build(
