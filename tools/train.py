@@ -11,7 +11,8 @@ The config's ``train_dataloader.global_batch_size`` is split over the ranks
 ``--dry-run`` prints that summary for ``--world-size`` ranks, and the lr after
 auto-scaling, and exits without training. A config for GPUs (NCCL) refuses to
 start distributed without CUDA; ``env_cfg.dist_cfg.backend=gloo`` trains on
-CPUs (CPU DDP).
+CPUs (CPU DDP). The config's ``train_numerics`` (TF32, cuDNN benchmark and
+deterministic) is set once at start-up (:mod:`sar_mm.engine.train_numerics`).
 """
 import argparse
 import os
@@ -26,7 +27,8 @@ from mmengine.logging import print_log
 from mmengine.runner import Runner
 
 from sar_mm.engine import (BatchPlan, apply_batch_plan, find_resumable_checkpoint,
-                           launch_summary, plan_train_batch, setup_distributed)
+                           launch_summary, plan_train_batch, setup_distributed,
+                           setup_train_numerics)
 from sar_mm.registry import RUNNERS
 from sar_mm.utils.checkpoint_io import trust_checkpoint_path
 from sar_mm.utils.config_validation import check_runner_config
@@ -162,6 +164,7 @@ def main() -> None:
         return
 
     setup_distributed(cfg, args.launcher)
+    setup_train_numerics(cfg)  # TF32 / cuDNN flags of the whole run (config's train_numerics)
     rank, world_size = get_dist_info()
     plan = apply_batch_plan(cfg, world_size, _nnodes(world_size))
     if rank == 0:

@@ -34,6 +34,12 @@ env_cfg = dict(
     dist_cfg=dict(backend='nccl', timeout=1800),
 )
 
+# CUDA numerics of a training run (sar_mm/engine/train_numerics.py), set once at start-up by
+# tools/train.py: all off here (full float32 outside autocast); the ImageNet recipes
+# (configs/var, configs/flexvar and the configs/sar built on them) turn on the official
+# trainers' TF32 and cuDNN flags. tools/test.py does not read it.
+train_numerics = dict(tf32=False, cudnn_benchmark=False, cudnn_deterministic=False)
+
 vis_backends = [dict(type='LocalVisBackend'), dict(type='TensorboardVisBackend')]
 visualizer = dict(type='Visualizer', vis_backends=vis_backends)
 

@@ -23,4 +23,9 @@ _base_ = [
     '../_base_/evaluation/imagenet_256_fid50k.py',
 ]
 
+# CUDA numerics of a training run, as the official FlexVAR / SAR trainers set them
+# (utils/arg_util.py: TF32 on; cuDNN benchmark on, pg=0; cuDNN deterministic on, seed=0).
+# tools/train.py sets them once at start-up; sampling keeps test_cfg's (docs/method.md §6.1).
+train_numerics = dict(tf32=True, cudnn_benchmark=True, cudnn_deterministic=True)
+
 model = dict(test_cfg=dict(batch_invariant='auto', cfg=2.6))

@@ -12,4 +12,9 @@ _base_ = [
     '../_base_/evaluation/imagenet_256_fid50k.py',
 ]
 
+# CUDA numerics of a training run, as VAR's official trainer sets them (utils/arg_util.py:
+# TF32 on; cuDNN benchmark on, pg=0; cuDNN deterministic off, seed=None).
+# tools/train.py sets them once at start-up; sampling keeps test_cfg's (docs/method.md §6.1).
+train_numerics = dict(tf32=True, cudnn_benchmark=True, cudnn_deterministic=False)
+
 model = dict(test_cfg=dict(batch_invariant='auto'))

@@ -1,5 +1,5 @@
 """Engine: optimizer wrappers, lr schedules, hooks, the train loop, the checkpoint to resume
-from, batch split and distributed start-up."""
+from, batch split, distributed start-up and the training run's CUDA numerics."""
 from .atomic_local_backend import AtomicLocalBackend, atomic_write_bytes
 from .batch_plan import (BatchPlan, apply_batch_plan, launch_line, launch_summary,
                          plan_train_batch)
@@ -11,10 +11,12 @@ from .optim_wrappers import (OFFICIAL_NO_DECAY_KEYS, NoDecayOptimWrapperConstruc
 from .resumable_checkpoint import find_resumable_checkpoint
 from .runtime import setup_distributed
 from .schedulers import Lin0LR, lin0_lr_factor
+from .train_numerics import TrainNumerics, setup_train_numerics
 
 __all__ = ['SkipNonFiniteAmpOptimWrapper', 'NoDecayOptimWrapperConstructor',
            'OFFICIAL_NO_DECAY_KEYS', 'split_no_decay', 'RNGStateHook', 'setup_distributed',
            'MidEpochResumableTrainLoop', 'AtomicLocalBackend', 'atomic_write_bytes',
            'find_resumable_checkpoint', 'SkipNonFiniteOptimWrapper',
            'NonFiniteLossHook', 'StrictCheckpointHook', 'BatchPlan', 'apply_batch_plan',
-           'launch_line', 'launch_summary', 'plan_train_batch', 'Lin0LR', 'lin0_lr_factor']
+           'launch_line', 'launch_summary', 'plan_train_batch', 'Lin0LR', 'lin0_lr_factor',
+           'TrainNumerics', 'setup_train_numerics']

@@ -47,7 +47,7 @@ class BaseScaleTransformer(nn.Module):
     autocast, else the parameters'). ``forward`` and ``forward_student`` cast
     the logits to float32 when ``float32_logits`` is set (VAR's ``.float()``
     casts, docs/method.md §7.12) and keep them otherwise (FlexVAR, §7.20);
-    sampling steps always return float32.
+    so do the sampling steps (:meth:`SamplingCache.step`).
 
     Args:
         depth (int): number of AdaLN blocks; width ``64 * depth``, ``depth`` heads.
@@ -334,7 +334,12 @@ class SamplingCache:
                 + self.backbone.scale_positions(self.patch_nums, 0))
 
     def step(self, x_BlC: torch.Tensor) -> torch.Tensor:
-        """Run the next scale's embedded block (B, pn ** 2, C) -> logits (B, pn ** 2, V) float32."""
+        """Run the next scale's embedded block (B, pn ** 2, C) -> logits (B, pn ** 2, V).
+
+        The logits are in the dtype of :meth:`BaseScaleTransformer.get_logits`:
+        float32 with ``float32_logits`` (VAR), else the head's (the autocast
+        dtype under autocast, as the official FlexVAR ``get_logits``).
+        """
         cond_BD, si = self._cond(), self.num_steps
         if si >= len(self.patch_nums):
             raise ValueError(f'every scale of {list(self.patch_nums)} has been run already')
@@ -343,7 +348,7 @@ class SamplingCache:
                              f'{self.patch_nums[si] ** 2} tokens, got {x_BlC.shape[1]}')
         h_BlC = self.backbone._run_blocks(x_BlC, cond_BD, None, self.block_caches)
         self.num_steps += 1
-        return self.backbone.get_logits(h_BlC, cond_BD).float()
+        return self.backbone.get_logits(h_BlC, cond_BD)
 
     def embed(self, x_BlCv: torch.Tensor, si: int) -> torch.Tensor:
         """``word_embed(x) + pos(scale si)``: (B, pn_si ** 2, Cvae) -> (B, pn_si ** 2, C)."""

@@ -21,10 +21,11 @@ __all__ = [
 
 #: ``test_cfg`` values of the two FID sampling protocols on CUDA
 #: (docs/evaluation_protocols.md): sar_mm's exact per-seed sampling, and the
-#: official ``eval_c2i.py`` of GengzeZhou/SAR (fp16 autocast, TF32, batched).
+#: official ``eval_c2i.py`` of GengzeZhou/SAR (fp16 autocast, TF32, batched,
+#: logits kept in the autocast dtype through guidance and top-k / top-p).
 EVAL_PROTOCOLS = dict(
-    exact=dict(precision='fp32', tf32=False, batch_invariant=True),
-    official=dict(precision='fp16', tf32=True, batch_invariant=False),
+    exact=dict(precision='fp32', tf32=False, batch_invariant=True, float32_logits=True),
+    official=dict(precision='fp16', tf32=True, batch_invariant=False, float32_logits=False),
 )
 
 
@@ -32,26 +33,28 @@ def protocol_test_cfg(protocol: str, device_type: str) -> dict:
     """The ``test_cfg`` keys of an FID sampling protocol on ``device_type``.
 
     ``'exact'`` and, on CUDA, ``'official'`` are :data:`EVAL_PROTOCOLS`.
-    fp16 autocast and TF32 are the official settings for CUDA: on any other
-    device ``'official'`` keeps the batched sampling but takes the precision
-    policy (``precision='auto'``, :func:`~sar_mm.utils.precision.resolve_precision`)
-    instead of fp16, and logs a warning saying so.
+    fp16 autocast, TF32 and fp16 logits are the official settings for CUDA: on
+    any other device ``'official'`` keeps the batched sampling but takes the
+    precision policy (``precision='auto'``,
+    :func:`~sar_mm.utils.precision.resolve_precision`) instead of fp16, with
+    float32 logits, and logs a warning saying so.
 
     Args:
         protocol (str): ``'exact'`` or ``'official'``.
         device_type (str): the sampling device, e.g. ``'cpu'`` or ``'cuda'``.
 
     Returns:
-        dict: ``precision``, ``tf32`` and ``batch_invariant``.
+        dict: ``precision``, ``tf32``, ``batch_invariant`` and ``float32_logits``.
     """
     if protocol not in EVAL_PROTOCOLS:
         raise ValueError(f'protocol must be one of {sorted(EVAL_PROTOCOLS)}, got {protocol!r}')
     settings = dict(EVAL_PROTOCOLS[protocol])
     if protocol == 'official' and device_type != 'cuda':
-        settings.update(precision='auto', tf32=False)
-        print_log(f"protocol 'official' samples in fp16 with TF32 on CUDA only; on "
-                  f"{device_type} it samples batched with the precision policy ('auto') "
-                  'instead', logger='current', level=30)  # logging.WARNING
+        settings.update(precision='auto', tf32=False, float32_logits=True)
+        print_log(f"protocol 'official' samples in fp16 with TF32 and fp16 logits on CUDA "
+                  f"only; on {device_type} it samples batched with the precision policy "
+                  "('auto') and float32 logits instead", logger='current',
+                  level=30)  # logging.WARNING
     return settings
 
 
@@ -155,7 +158,8 @@ class ScaleWiseAR(BaseModel):
             what is drawn: ``patch_nums``, ``cfg``, ``cfg_schedule``,
             ``top_k``, ``top_p``, ``max_pn``, ``greedy_outside``, ``greedy``)
             and :attr:`numerics` (:class:`~sar_mm.models.utils.SamplingNumerics`,
-            how it runs: ``precision``, ``tf32``, ``batch_invariant``). Missing
+            how it runs: ``precision``, ``tf32``, ``batch_invariant``,
+            ``float32_logits``). Missing
             keys take the defaults (VAR's FID recipe, exact fp32 numerics);
             unknown keys and bad values raise here. The protocol of a run is
             the independent numerics keys rather than one ``protocol`` key:
@@ -361,7 +365,8 @@ class ScaleWiseAR(BaseModel):
             with chosen.autocast(), allow_tf32(numerics.tf32):
                 return autoregressive_generate(
                     self.backbone, self.tokenizer, label_rows, sampling, generator=gen,
-                    return_scale_images=return_scale_images, known=known)
+                    return_scale_images=return_scale_images, known=known,
+                    float32_logits=numerics.float32_logits)
 
         was_training = self.backbone.training
         self.backbone.eval()

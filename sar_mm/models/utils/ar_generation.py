@@ -32,7 +32,8 @@ class ARGenerationOutput:
         image (Tensor): (B, 3, H, W) decoded final image, in the value range of
             the tokenizer's ``decode_idx``.
         logits_per_scale (list[Tensor], optional): (B, pn ** 2, V) guided logits
-            from which each scale was drawn (before top-k / top-p filtering).
+            from which each scale was drawn (before top-k / top-p filtering), in
+            the dtype guidance ran in.
         scale_images (list[Tensor], optional): one decoded image per scale; the
             last equals ``image``.
     """
@@ -52,7 +53,8 @@ def autoregressive_generate(backbone: torch.nn.Module,
                                              Sequence[torch.Generator]] = None,
                             return_logits: bool = False,
                             return_scale_images: bool = False,
-                            known: Optional[KnownTokens] = None) -> ARGenerationOutput:
+                            known: Optional[KnownTokens] = None,
+                            float32_logits: bool = True) -> ARGenerationOutput:
     """Sample token maps scale by scale with a KV cache, then decode them.
 
     For every scale ``si`` of ``sampling.patch_nums``: run the block through
@@ -75,6 +77,10 @@ def autoregressive_generate(backbone: torch.nn.Module,
             (docs/method.md §5.4): after each scale is drawn as usual, the cells
             not marked for regeneration take the known tokens, and the next
             input is built from the merged map. ``None`` is ordinary sampling.
+        float32_logits (bool): cast the logits to float32 before guidance
+            (``SamplingNumerics.float32_logits``); ``False`` keeps the dtype of
+            ``cache.step`` through guidance and the top-k / top-p filter, as the
+            official samplers do under autocast.
 
     Returns:
         ARGenerationOutput: token maps, final image and the optional extras.
@@ -95,7 +101,9 @@ def autoregressive_generate(backbone: torch.nn.Module,
     with backbone.kv_cache(labels_2B, patch_nums) as cache:
         x_BlC = cache.start()  # (2B, 1, C)
         for si, pn in enumerate(patch_nums):
-            logits_2BlV = cache.step(x_BlC)  # (2B, pn*pn, V)
+            logits_2BlV = cache.step(x_BlC)  # (2B, pn*pn, V), the head's dtype
+            if float32_logits:
+                logits_2BlV = logits_2BlV.float()
             logits_BlV = guidance.guide(logits_2BlV[:B], logits_2BlV[B:], si, patch_nums)
             if return_logits:
                 logits_per_scale.append(logits_BlV)

@@ -4,11 +4,12 @@ Configs write ``test_cfg=dict(...)``; code passes two frozen objects built from 
 
 * :class:`SamplingConfig`: **what** is drawn, the arguments of the official
   ``autoregressive_infer_cfg`` (schedule, guidance, sampler; docs/method.md
-  §5). It is all that
+  §5). It is the recipe
   :func:`~sar_mm.models.utils.ar_generation.autoregressive_generate` reads.
 * :class:`SamplingNumerics`: **how** ``ScaleWiseAR.generate`` runs it:
-  autocast precision, TF32 and batching (docs/evaluation_protocols.md). These
-  change rounding and throughput, never the recipe.
+  autocast precision, TF32, batching and the dtype of the logits through
+  guidance and the sampler (docs/evaluation_protocols.md). These change
+  rounding and throughput, never the recipe.
 
 Every key of ``test_cfg`` belongs to exactly one of the two; any other key is
 refused, and every value is checked when the object is built.
@@ -151,6 +152,13 @@ class SamplingNumerics(_TestCfgPart):
         batch_invariant (bool | str): run every sample through the transformer
             on its own (``True``), the batch at once (``False``), or ``'auto'``:
             batched on CUDA only (:meth:`batch_invariant_on`).
+        float32_logits (bool): cast each scale's logits to float32 before
+            guidance and the top-k / top-p filter (``True``). ``False`` keeps
+            the dtype the head returns (the autocast dtype under autocast for
+            FlexVAR; always float32 for VAR, whose head casts) through guidance
+            and the filter, as the official samplers do under fp16 autocast. The
+            top-p mass and the probabilities of the draw are float32 either way
+            (:func:`~sar_mm.models.utils.sampling.sample_from_logits`).
     """
 
     _part = 1
@@ -158,11 +166,15 @@ class SamplingNumerics(_TestCfgPart):
     precision: str = 'fp32'
     tf32: bool = False
     batch_invariant: Union[bool, str] = True
+    float32_logits: bool = True
 
     def __post_init__(self) -> None:
         parse_precision(self.precision)
         if not isinstance(self.tf32, bool):
             raise ValueError(f'test_cfg.tf32 must be True or False, got {self.tf32!r}')
+        if not isinstance(self.float32_logits, bool):
+            raise ValueError('test_cfg.float32_logits must be True or False, got '
+                             f'{self.float32_logits!r}')
         if not (isinstance(self.batch_invariant, bool) or self.batch_invariant == 'auto'):
             raise ValueError("test_cfg.batch_invariant must be True, False or 'auto', got "
                              f'{self.batch_invariant!r}')

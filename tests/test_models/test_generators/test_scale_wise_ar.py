@@ -239,9 +239,11 @@ def _log_records():
 
 def test_protocols_on_cuda_and_the_cpu_fallback_of_official():
     assert protocol_test_cfg('exact', 'cuda') == protocol_test_cfg('exact', 'cpu') == dict(
-        precision='fp32', tf32=False, batch_invariant=True)
+        precision='fp32', tf32=False, batch_invariant=True, float32_logits=True)
+    # the official samplers keep FlexVAR's fp16 logits through guidance and top-k / top-p
     assert protocol_test_cfg('official', 'cuda') == dict(precision='fp16', tf32=True,
-                                                         batch_invariant=False)
+                                                         batch_invariant=False,
+                                                         float32_logits=False)
     logger = MMLogger.get_current_instance()
     records, handler = _log_records()
     logger.addHandler(handler)
@@ -250,7 +252,8 @@ def test_protocols_on_cuda_and_the_cpu_fallback_of_official():
     finally:
         logger.removeHandler(handler)
     # never fp16 on a CPU: the precision policy, said in a warning
-    assert on_cpu == dict(precision='auto', tf32=False, batch_invariant=False)
+    assert on_cpu == dict(precision='auto', tf32=False, batch_invariant=False,
+                          float32_logits=True)
     assert [r.levelno for r in records] == [logging.WARNING]
     assert "precision policy ('auto')" in records[0].getMessage()
     assert EVAL_PROTOCOLS['official']['precision'] == 'fp16'  # the table is not modified

@@ -18,7 +18,8 @@ def test_defaults_are_the_var_fid_recipe_with_exact_numerics():
         patch_nums=(1, 2, 3, 4, 5, 6, 8, 10, 13, 16), cfg=1.5, cfg_schedule='var', top_k=900,
         top_p=0.96, max_pn=None, greedy_outside=None, greedy=False)
     assert SamplingNumerics.from_test_cfg() == SamplingNumerics(precision='fp32', tf32=False,
-                                                                batch_invariant=True)
+                                                                batch_invariant=True,
+                                                                float32_logits=True)
 
 
 def test_one_test_cfg_splits_into_the_two_objects():
@@ -77,9 +78,11 @@ def test_batch_invariant_resolves_per_device():
     ('tf32', 'on', "test_cfg.tf32 must be True or False, got 'on'"),
     ('batch_invariant', 'sometimes', "test_cfg.batch_invariant must be True, False or 'auto'"),
     ('batch_invariant', 1, "test_cfg.batch_invariant must be True, False or 'auto'"),
+    ('float32_logits', 'yes', "test_cfg.float32_logits must be True or False, got 'yes'"),
 ])
 def test_bad_values_are_refused_naming_key_and_value(key, value, message):
-    owner = SamplingNumerics if key in ('precision', 'tf32', 'batch_invariant') else SamplingConfig
+    owner = (SamplingNumerics if key in ('precision', 'tf32', 'batch_invariant', 'float32_logits')
+             else SamplingConfig)
     with pytest.raises(ValueError, match=message):
         owner.from_test_cfg({key: value})
 
@@ -94,7 +97,7 @@ def test_the_sar_rollout_ramp_is_not_a_sampling_schedule():
 
 def test_unknown_keys_are_refused_with_the_known_ones():
     with pytest.raises(KeyError, match=r"unknown test_cfg keys \['temperature'\]; expected "
-                                       r"\['batch_invariant', 'cfg', 'cfg_schedule', 'greedy'"):
+                                       r"\['batch_invariant', 'cfg', 'cfg_schedule', 'float32_logits', 'greedy'"):
         SamplingConfig.from_test_cfg(dict(temperature=1.0))
     with pytest.raises(KeyError, match='unknown test_cfg keys'):
         SamplingNumerics.from_test_cfg(cfg=2.0, temprature=1.0)
