@@ -4,7 +4,8 @@ Usage::
 
     python demo/edit_demo.py CONFIG CHECKPOINT IMAGE --mode {inpaint,outpaint,edit,refine}
         [--mask MASK.png | --box x0,y0,x1,y1] [--pad N] [--keep-scales K] [--label N]
-        [--edit-protocol {coherent,var_notebook}] [--num 4] [--seed 0] [--out edit.png] [--show-scales] [--device cpu]
+        [--edit-protocol {coherent,var_notebook}] [--num 4] [--seed 0] [--out edit.png]
+        [--show-scales] [--device cpu]
         [--cfg C] [--top-k K] [--top-p P] [--patch-nums 1 2 3 ...]
         [--cfg-options KEY=VALUE ...] [--trust-checkpoint]
 
@@ -23,11 +24,12 @@ input's, the others are sampled with the usual guidance, top-k and top-p):
 ``--keep-scales`` works in every mode; ``--label`` defaults to the
 unconditional class except in ``edit``. ``--edit-protocol var_notebook``
 follows VAR's ``demo_zero_shot_edit.ipynb`` (its mask rule, the 1 x 1 token
-kept, the input's token maps as they are) instead of sar_mm's default. The image is centre-cropped to a square
-and resized to the model's resolution (last scale of the schedule x the
-tokenizer's downsampling) with a printed note; ``--mask`` (a PNG of the
-image's size, white = regenerate, black = keep) and ``--box`` (pixels of the
-image as given, ``x1`` and ``y1`` exclusive) follow the same crop and resize.
+kept, the input's token maps as they are) instead of sar_mm's default. The
+image is centre-cropped to a square and resized to the model's resolution
+(last scale of the schedule x the tokenizer's downsampling) with a printed
+note; ``--mask`` (a PNG of the image's size, white = regenerate, black = keep)
+and ``--box`` (pixels of the image as given, ``x1`` and ``y1`` exclusive)
+follow the same crop and resize.
 CHECKPOINT is a converted release or a ``tools/train.py`` checkpoint
 (``--trust-checkpoint``); ``none`` runs the randomly initialised model of the
 config, which only shows that the pipeline runs.
