@@ -343,7 +343,8 @@ class ScaleWiseAR(BaseModel):
             sampling (SamplingConfig, optional): the recipe instead of :attr:`sampling`.
             return_scale_images (bool): also decode every scale.
             known_tokens (KnownTokens, optional): tokens to keep at every scale
-                (:meth:`edit`); ``None`` samples every token.
+                (:meth:`edit`; VAR's tokenizer gives a ``ResidualKnownTokens``);
+                ``None`` samples every token.
             **overrides: ``test_cfg`` keys for this call, e.g. ``cfg=2.0,
                 top_k=1, precision='bf16'``: recipe keys update ``sampling``,
                 numerics keys update :attr:`numerics` (checked like
