@@ -11,8 +11,9 @@ from the merged (kept + regenerated) maps of the scales before, so every scale
 corrects what the previous ones changed and the kept region converges to the
 input's reconstruction. This repeats
 :meth:`~sar_mm.models.tokenizers.residual_quantizer.ResidualQuantizer.residual_encode`
-step by step, in float32 with autocast off, on its carry ``f_rest = f - f_hat``:
-where nothing is regenerated, the tokens are the input's own, bit for bit.
+step by step on its carry ``f_rest = f - f_hat``, in float32 with autocast and
+TF32 off whatever the sampling precision (the sampler's own ``f_hat`` follows
+it): where nothing is regenerated, the tokens are the input's own, bit for bit.
 FlexVAR's independent maps need none of this
 (:class:`~sar_mm.models.utils.known_tokens.KnownTokens`).
 """
@@ -21,6 +22,7 @@ from typing import List, Optional, Sequence, Tuple
 
 import torch
 
+from sar_mm.utils.precision import allow_tf32
 from .residual_quantizer import ResidualQuantizer
 
 __all__ = ['ResidualKnownTokens']
@@ -75,7 +77,7 @@ class ResidualKnownTokens:
             after it.
         """
         f_rest = self.latent if carry is None else carry
-        with torch.autocast(f_rest.device.type, enabled=False):
+        with torch.autocast(f_rest.device.type, enabled=False), allow_tf32(False):
             kept = self.quantizer.quantize_residual(f_rest, si, patch_nums)
             merged = torch.where(self.regenerate_per_scale[si], drawn, kept)
             f_rest = f_rest - self.quantizer.scale_residual(merged, si, patch_nums)
