@@ -3,27 +3,33 @@
 Usage::
 
     python demo/edit_demo.py CONFIG CHECKPOINT IMAGE --mode {inpaint,outpaint,edit,refine}
-        [--mask MASK.png | --box x0,y0,x1,y1] [--pad N] [--keep-scales K] --label N
-        [--num 4] [--seed 0] [--out edit.png] [--show-scales] [--device cpu]
+        [--mask MASK.png | --box x0,y0,x1,y1] [--pad N] [--keep-scales K] [--label N]
+        [--edit-protocol {coherent,var_notebook}] [--num 4] [--seed 0] [--out edit.png]
+        [--show-scales] [--device cpu]
         [--cfg C] [--top-k K] [--top-p P] [--patch-nums 1 2 3 ...]
         [--cfg-options KEY=VALUE ...] [--trust-checkpoint]
 
 Modes (docs/method.md §5.4; at every scale the tokens outside the mask are the
 input's, the others are sampled with the usual guidance, top-k and top-p):
 
-* ``inpaint``: regenerate the region of ``--mask`` / ``--box`` under ``--label``;
-* ``edit``: the same, with ``--label`` naming another class than the image's
-  (class-conditional editing);
+* ``inpaint``: regenerate the region of ``--mask`` / ``--box`` under ``--label``
+  (default: the unconditional class, as VAR's notebook);
+* ``edit``: the same, with ``--label`` (required) naming another class than the
+  image's (class-conditional editing);
 * ``outpaint``: shrink the image by ``--pad`` pixels on every side, place it in
   the middle of a grey canvas and regenerate the border (expansion);
 * ``refine``: keep the first ``--keep-scales`` scales of the image and
   regenerate the rest (of ``--mask`` / ``--box`` if given, else everywhere).
 
-``--keep-scales`` works in every mode. The image is centre-cropped to a square
-and resized to the model's resolution (last scale of the schedule x the
-tokenizer's downsampling) with a printed note; ``--mask`` (a PNG of the
-image's size, white = regenerate, black = keep) and ``--box`` (pixels of the
-image as given, ``x1`` and ``y1`` exclusive) follow the same crop and resize.
+``--keep-scales`` works in every mode; ``--label`` defaults to the
+unconditional class except in ``edit``. ``--edit-protocol var_notebook``
+follows VAR's ``demo_zero_shot_edit.ipynb`` (its mask rule, the 1 x 1 token
+kept, the input's token maps as they are) instead of sar_mm's default. The
+image is centre-cropped to a square and resized to the model's resolution
+(last scale of the schedule x the tokenizer's downsampling) with a printed
+note; ``--mask`` (a PNG of the image's size, white = regenerate, black = keep)
+and ``--box`` (pixels of the image as given, ``x1`` and ``y1`` exclusive)
+follow the same crop and resize.
 CHECKPOINT is a converted release or a ``tools/train.py`` checkpoint
 (``--trust-checkpoint``); ``none`` runs the randomly initialised model of the
 config, which only shows that the pipeline runs.
@@ -46,6 +52,7 @@ from mmengine.config import DictAction
 from mmengine.logging import print_log
 
 from sar_mm.apis import edit_grid, edit_images, image_grid, init_demo_generator, known_region
+from sar_mm.models.generators.scale_wise_ar import EDIT_PROTOCOLS
 from sar_mm.models.utils import regenerate_per_scale
 from sar_mm.utils.edit_canvas import box_mask, fit_square, pad_to_canvas
 
@@ -75,7 +82,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--pad', type=int, help='outpaint: border width in pixels of the result')
     parser.add_argument('--keep-scales', type=int, default=None,
                         help='keep every token of the first K scales (refine: required)')
-    parser.add_argument('--label', type=int, required=True, help='class of the results')
+    parser.add_argument('--label', type=int,
+                        help='class of the results (default: unconditional; edit: required)')
+    parser.add_argument('--edit-protocol', choices=sorted(EDIT_PROTOCOLS), default='coherent',
+                        help="mask rule and kept tokens (docs/method.md §5.4); 'var_notebook' "
+                        "is VAR's demo_zero_shot_edit.ipynb")
     parser.add_argument('--num', type=int, default=4, help='number of results')
     parser.add_argument('--seed', type=int, default=0, help='seed of the first result')
     parser.add_argument('--out', default='edit.png', help='output PNG')
@@ -99,6 +110,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                      'border is the region to regenerate')
     if args.mode != 'outpaint' and args.pad is not None:
         parser.error('--pad is for --mode outpaint')
+    if args.mode == 'edit' and args.label is None:
+        parser.error('--mode edit needs --label N (the class to edit to)')
     if args.mode == 'refine' and args.keep_scales is None:
         parser.error('--mode refine needs --keep-scales K (the scales of the image to keep)')
     if args.num < 1:
@@ -175,16 +188,18 @@ def main(argv: Optional[List[str]] = None) -> int:
     image, mask = prepare(args, patch_nums[-1] * generator.tokenizer.downsample)
     keep_scales = args.keep_scales or 0
     seeds = [args.seed + i for i in range(args.num)]
+    label = generator.backbone.num_classes if args.label is None else args.label
     given = dict(cfg=args.cfg, top_k=args.top_k, top_p=args.top_p, patch_nums=args.patch_nums)
     overrides = {key: value for key, value in given.items() if value is not None}
     out = edit_images(generator, np.repeat(image[None], args.num, axis=0),
-                      np.repeat(mask[None], args.num, axis=0), args.label, seeds=seeds,
+                      np.repeat(mask[None], args.num, axis=0), label, seeds=seeds,
                       keep_scales=keep_scales, return_scale_images=args.show_scales,
-                      **overrides)
+                      edit_protocol=args.edit_protocol, **overrides)
     if args.show_scales:
         results, scale_results = out
         regenerate = regenerate_per_scale(torch.from_numpy(mask)[None], patch_nums,
-                                          generator.tokenizer.downsample, keep_scales)
+                                          generator.tokenizer.downsample, keep_scales,
+                                          rule=EDIT_PROTOCOLS[args.edit_protocol])
         final = np.concatenate([image[None], known_region(image[None], mask[None]), results])
         grid = image_grid(final, scale_rows(image, regenerate, patch_nums, scale_results))
     else:
@@ -192,8 +207,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     if not mmcv.imwrite(mmcv.rgb2bgr(grid), args.out):
         print_log(f'could not write {args.out}', logger='current', level=40)
         return 1
-    print_log(f'{args.mode}: {args.num} results (label {args.label}, seeds {seeds}, '
-              f'keep_scales {keep_scales}) -> {args.out} ({grid.shape[1]}x{grid.shape[0]} px)',
+    print_log(f'{args.mode}: {args.num} results (label {label}, seeds {seeds}, '
+              f'keep_scales {keep_scales}, {args.edit_protocol}) -> {args.out} '
+              f'({grid.shape[1]}x{grid.shape[0]} px)',
               logger='current')
     return 0
 

@@ -44,12 +44,13 @@ def as_binary_masks(masks: Union[np.ndarray, torch.Tensor]) -> torch.Tensor:
 def edit_images(generator: ScaleWiseAR,
                 images: Images,
                 masks: Optional[Union[np.ndarray, torch.Tensor]],
-                labels: Union[int, Sequence[int], torch.Tensor],
+                labels: Optional[Union[int, Sequence[int], torch.Tensor]] = None,
                 seeds: Optional[Sequence[int]] = None,
                 keep_scales: int = 0,
                 seed: int = 0,
                 return_scale_images: bool = False,
                 as_numpy: bool = True,
+                edit_protocol: str = 'coherent',
                 **sampling_overrides) -> Union[Images, Tuple[Images, List[Images]]]:
     """Regenerate the masked part of images, keeping the rest (``ScaleWiseAR.edit``).
 
@@ -67,13 +68,17 @@ def edit_images(generator: ScaleWiseAR,
         masks: (B, H, W), True (or 1) = regenerate, False (or 0) = keep;
             ``None`` regenerates everything (with ``keep_scales``: refinement).
         labels: one class id for all images, or one per image, in
-            ``[0, num_classes]`` (``num_classes`` is the unconditional class).
+            ``[0, num_classes]`` (``num_classes`` is the unconditional class);
+            ``None`` (in-painting) is the unconditional class, as in VAR's
+            notebook. Class-conditional editing names the new class.
         seeds: one seed per image, or ``None``.
         keep_scales (int): keep every token of the first ``keep_scales`` scales
             (refinement); all scales returns the reconstruction.
         seed (int): the batch seed when ``seeds`` is ``None``.
         return_scale_images (bool): also return every scale's decoded image.
         as_numpy (bool): NumPy arrays instead of CPU tensors.
+        edit_protocol (str): ``'coherent'`` or ``'var_notebook'``
+            (:data:`~sar_mm.models.generators.scale_wise_ar.EDIT_PROTOCOLS`).
         **sampling_overrides: ``test_cfg`` overrides of ``ScaleWiseAR.generate``
             (``cfg``, ``top_k``, ``top_p``, ``patch_nums``, ``cfg_schedule``, ...).
 
@@ -96,6 +101,8 @@ def edit_images(generator: ScaleWiseAR,
     if tuple(masks.shape) != tuple(images.shape[:3]):
         raise ValueError(f'masks of shape {tuple(masks.shape)} do not match the images '
                          f'{tuple(images.shape)}: expected (B, H, W) = {tuple(images.shape[:3])}')
+    if labels is None:
+        labels = generator.backbone.num_classes
     labels = torch.as_tensor(labels, dtype=torch.long).view(-1)
     if labels.numel() == 1:
         labels = labels.expand(B)
@@ -109,7 +116,7 @@ def edit_images(generator: ScaleWiseAR,
     inputs = to_symmetric_range(images.permute(0, 3, 1, 2))  # (B, 3, H, W) in [-1, 1]
     out = generator.edit(inputs, masks, labels, seeds=seeds, generator=rng,
                          keep_scales=keep_scales, return_scale_images=return_scale_images,
-                         **sampling_overrides)
+                         edit_protocol=edit_protocol, **sampling_overrides)
     edited = _channels_last(out['images'], as_numpy)
     if not return_scale_images:
         return edited

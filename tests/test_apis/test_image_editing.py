@@ -56,6 +56,18 @@ def test_in_painting_keeps_the_outside_and_follows_the_seeds(tiny, images):
     assert not np.array_equal(a, edit_images(tiny, images, masks, 4, seeds=[3, 4, 5]))
 
 
+def test_labels_default_to_unconditional_and_the_protocol_reaches_the_edit(tiny, images):
+    masks = np.stack([box_mask(8, 8, (0, 0, 8, 6))] * 3)
+    assert np.array_equal(edit_images(tiny, images, masks, seeds=[0, 1, 2]),
+                          edit_images(tiny, images, masks, 10, seeds=[0, 1, 2]))
+    notebook = edit_images(tiny, images, masks, seeds=[0, 1, 2], edit_protocol='var_notebook')
+    inputs = torch.from_numpy(images).permute(0, 3, 1, 2).float() / 127.5 - 1
+    expected = tiny.edit(inputs, torch.from_numpy(masks), seeds=[0, 1, 2],
+                         edit_protocol='var_notebook')['images'].permute(0, 2, 3, 1).numpy()
+    assert np.array_equal(notebook, expected)
+    assert not np.array_equal(notebook, edit_images(tiny, images, masks, seeds=[0, 1, 2]))
+
+
 def test_scale_images_and_tensors(tiny, images):
     out, scales = edit_images(tiny, torch.from_numpy(images), torch.ones(3, 8, 8), [1, 2, 3],
                               seeds=[0, 1, 2], return_scale_images=True, as_numpy=False)

@@ -49,7 +49,8 @@ def test_config_loads_and_builds(name):
         return
     if cfg.model.type != 'ScaleWiseAR':  # the toy tokenizer trainer and classifier: tiny as is
         model = MODELS.build(cfg.model)
-        images = torch.randint(0, 256, (2, 3, 32, 32), dtype=torch.uint8)
+        size = cfg.train_dataloader.dataset.get('image_size', 32)
+        images = torch.randint(0, 256, (2, 3, size, size), dtype=torch.uint8)
         data = model.data_preprocessor(dict(inputs=images,
                                             data_samples=dict(labels=torch.tensor([1, 2]))), True)
         total, _ = model.parse_losses(model(**data, mode='loss'))

@@ -119,6 +119,25 @@ def test_other_image_sizes_are_cropped_and_resized_with_a_note(demo, tmp_path, c
     assert read_png(out).shape == (10 + 2, 3 * 10 + 2, 3)
 
 
+def test_inpainting_defaults_to_the_unconditional_label(demo, checkpoint, image8, tmp_path):
+    generator, ckpt = checkpoint
+    rgb, path = image8
+    out = tmp_path / 'grid.png'
+    assert demo.main([str(TINY), ckpt, path, '--mode', 'inpaint', '--box', '2,2,6,6', '--num',
+                      '2', '--edit-protocol', 'var_notebook', '--out', str(out)]) == 0
+    mask = box_mask(8, 8, (2, 2, 6, 6))
+    results = edit_images(generator, np.stack([rgb] * 2), np.stack([mask] * 2), 10,
+                          seeds=[0, 1], edit_protocol='var_notebook')
+    assert np.array_equal(read_png(out), edit_grid(rgb[None], mask[None], results[None]))
+
+
+def test_class_editing_needs_a_label(demo, image8, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        demo.main([str(TINY), 'none', image8[1], '--mode', 'edit', '--box', '0,0,2,2'])
+    assert exit_info.value.code == 2
+    assert '--mode edit needs --label N' in capsys.readouterr().err
+
+
 @pytest.mark.parametrize('args,message', [
     (['--mode', 'inpaint'], '--mode inpaint needs --mask or --box'),
     (['--mode', 'outpaint', '--box', '0,0,2,2', '--pad', '1'], 'takes --pad N'),

@@ -16,7 +16,8 @@ from ..utils.sampling_config import SamplingConfig, SamplingNumerics, split_test
 from ..utils.scale_layout import RolloutOutput
 
 __all__ = [
-    'ScaleWiseAR', 'to_uint8_images', 'EVAL_PROTOCOLS', 'check_class_labels', 'protocol_test_cfg'
+    'ScaleWiseAR', 'to_uint8_images', 'EVAL_PROTOCOLS', 'EDIT_PROTOCOLS', 'check_class_labels',
+    'protocol_test_cfg'
 ]
 
 #: ``test_cfg`` values of the two FID sampling protocols on CUDA
@@ -27,6 +28,16 @@ EVAL_PROTOCOLS = dict(
     exact=dict(precision='fp32', tf32=False, batch_invariant=True, float32_logits=True),
     official=dict(precision='fp16', tf32=True, batch_invariant=False, float32_logits=False),
 )
+
+
+#: Zero-shot editing protocols (docs/method.md §5.4), by the mask rule of
+#: :func:`~sar_mm.models.utils.known_tokens.regenerate_per_scale` they use.
+#: ``'coherent'``: any masked pixel regenerates a token, and the tokenizer says
+#: how the kept tokens are computed (VAR: during sampling, from the residual of
+#: the tokens used). ``'var_notebook'``: VAR's ``demo_zero_shot_edit.ipynb``,
+#: the bilinear 0.5 rule with the 1 x 1 scale kept and the input's token maps
+#: computed up front.
+EDIT_PROTOCOLS = dict(coherent='any_pixel', var_notebook='var_notebook')
 
 
 def protocol_test_cfg(protocol: str, device_type: str) -> dict:
@@ -336,7 +347,8 @@ class ScaleWiseAR(BaseModel):
             sampling (SamplingConfig, optional): the recipe instead of :attr:`sampling`.
             return_scale_images (bool): also decode every scale.
             known_tokens (KnownTokens, optional): tokens to keep at every scale
-                (:meth:`edit`); ``None`` samples every token.
+                (:meth:`edit`; VAR's tokenizer gives a ``ResidualKnownTokens``);
+                ``None`` samples every token.
             **overrides: ``test_cfg`` keys for this call, e.g. ``cfg=2.0,
                 top_k=1, precision='bf16'``: recipe keys update ``sampling``,
                 numerics keys update :attr:`numerics` (checked like
@@ -420,30 +432,35 @@ class ScaleWiseAR(BaseModel):
         """
         pns = [int(pn) for pn in (self.sampling.patch_nums if patch_nums is None
                                   else patch_nums)]
+        self._check_image_size(images, pns)
+        return self._tokenize(images, pns)
+
+    def _check_image_size(self, images: torch.Tensor, pns: Sequence[int]) -> None:
+        """Raise unless (B, 3, H, W) images decode from the last scale of ``pns``."""
         side = pns[-1] * self.tokenizer.downsample
         if images.dim() != 4 or images.shape[1] != 3 or tuple(images.shape[-2:]) != (side, side):
             raise ValueError(f'images of shape {tuple(images.shape)} do not fit the schedule '
                              f'{pns}: its last scale {pns[-1]} x downsample '
                              f'{self.tokenizer.downsample} needs (B, 3, {side}, {side}); resize '
                              'the images or pick a schedule ending at their latent side')
-        return self._tokenize(images, pns)
 
     @torch.no_grad()
     def edit(self,
              images: torch.Tensor,
              masks: torch.Tensor,
-             labels: torch.Tensor,
+             labels: Optional[torch.Tensor] = None,
              seeds: Optional[Union[torch.Tensor, Sequence[int]]] = None,
              generator: Optional[torch.Generator] = None,
              keep_scales: int = 0,
              return_scale_images: bool = False,
+             edit_protocol: str = 'coherent',
              **sampling_overrides) -> dict:
         """Zero-shot image-to-image sampling (docs/method.md §5.4).
 
-        Encodes ``images`` on the sampling schedule, resamples ``masks`` to every
-        scale (:func:`~sar_mm.models.utils.known_tokens.regenerate_per_scale`)
-        and samples with :meth:`generate`, keeping the input's tokens wherever
-        a scale's mask is False. In-painting: a mask inside the image;
+        Resamples ``masks`` to every scale
+        (:func:`~sar_mm.models.utils.known_tokens.regenerate_per_scale`) and
+        samples with :meth:`generate`, keeping the input's tokens wherever a
+        scale's mask is False. In-painting: a mask inside the image;
         out-painting: the image on a larger canvas, the border masked;
         class-conditional editing: a mask and another label; refinement:
         ``keep_scales`` first scales kept, the rest regenerated. An all-False
@@ -453,35 +470,50 @@ class ScaleWiseAR(BaseModel):
         Args:
             images (Tensor): (B, 3, H, W) in [-1, 1] (see :meth:`encode_scales`).
             masks (Tensor): (B, H, W) bool, True = regenerate.
-            labels (Tensor): (B,) class ids of the results.
+            labels (Tensor, optional): (B,) class ids of the results; ``None``
+                is the unconditional id ``num_classes`` for every image
+                (in-painting, as VAR's notebook does).
             seeds, generator: as for :meth:`generate`.
             keep_scales (int): keep every token of the first ``keep_scales`` scales.
             return_scale_images (bool): also decode every scale.
+            edit_protocol (str): a key of :data:`EDIT_PROTOCOLS`: ``'coherent'``
+                (the tokenizer's :meth:`known_tokens`; VAR's kept tokens follow
+                the residual of the tokens used) or ``'var_notebook'`` (VAR's
+                notebook: its mask rule and the input's token maps as they are).
             **sampling_overrides: ``sampling=`` or keyword overrides of
                 ``test_cfg``, as for :meth:`generate` (``patch_nums``, ``cfg``, ...).
 
         Returns:
-            dict: :meth:`generate`'s output plus ``known_idx_per_scale`` (the
-            input's token maps) and ``regenerate_per_scale`` (the resampled
-            masks), lists of (B, pn ** 2).
+            dict: :meth:`generate`'s output plus ``regenerate_per_scale`` (the
+            resampled masks, a list of (B, pn ** 2) bool).
         """
+        if edit_protocol not in EDIT_PROTOCOLS:
+            raise ValueError(f'edit_protocol must be one of {sorted(EDIT_PROTOCOLS)}, got '
+                             f'{edit_protocol!r}')
         device = next(self.backbone.parameters()).device
         sampling = sampling_overrides.get('sampling') or self.sampling
         patch_nums = sampling_overrides.get('patch_nums')
         pns = [int(pn) for pn in (sampling.patch_nums if patch_nums is None else patch_nums)]
         images = images.to(device)
         masks = torch.as_tensor(masks, device=device)
-        labels = torch.as_tensor(labels, device=device).view(-1)
+        labels = (torch.full((images.shape[0],), self.backbone.num_classes, device=device)
+                  if labels is None else torch.as_tensor(labels, device=device).view(-1))
         if tuple(masks.shape) != (images.shape[0], *images.shape[-2:]):
             raise ValueError(f'masks of shape {tuple(masks.shape)} do not match images of shape '
                              f'{tuple(images.shape)}: expected (B, H, W) = '
                              f'{(images.shape[0], *images.shape[-2:])}')
         if labels.shape[0] != images.shape[0]:
             raise ValueError(f'got {labels.shape[0]} labels for {images.shape[0]} images')
-        known_idx = self.encode_scales(images, pns)
-        regenerate = regenerate_per_scale(masks, pns, self.tokenizer.downsample, keep_scales)
+        self._check_image_size(images, pns)
+        regenerate = regenerate_per_scale(masks, pns, self.tokenizer.downsample, keep_scales,
+                                          rule=EDIT_PROTOCOLS[edit_protocol])
+        if edit_protocol == 'var_notebook':
+            known = KnownTokens(self.encode_scales(images, pns), regenerate)
+        else:
+            with torch.autocast(device.type, enabled=False):
+                known = self.tokenizer.known_tokens(images.float(), regenerate, pns)
         out = self.generate(labels, seeds=seeds, generator=generator,
-                            return_scale_images=return_scale_images,
-                            known_tokens=KnownTokens(known_idx, regenerate), **sampling_overrides)
-        out.update(known_idx_per_scale=known_idx, regenerate_per_scale=regenerate)
+                            return_scale_images=return_scale_images, known_tokens=known,
+                            **sampling_overrides)
+        out.update(regenerate_per_scale=regenerate)
         return out

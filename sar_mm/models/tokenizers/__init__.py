@@ -2,6 +2,7 @@
 from .flex_vqvae import FlexVQVAE
 from .l2norm_quantizer import L2NormQuantizer
 from .msvq_vae import MultiScaleVQVAE
+from .residual_known_tokens import ResidualKnownTokens
 from .residual_quantizer import ResidualQuantizer
 from .var_autoencoder import VARDecoder, VAREncoder
 from .vq16_decoder import VQ16Decoder
@@ -9,5 +10,5 @@ from .vq16_encoder import VQ16Encoder
 
 __all__ = [
     'FlexVQVAE', 'L2NormQuantizer', 'VQ16Encoder', 'VQ16Decoder', 'MultiScaleVQVAE',
-    'ResidualQuantizer', 'VARDecoder', 'VAREncoder'
+    'ResidualQuantizer', 'ResidualKnownTokens', 'VARDecoder', 'VAREncoder'
 ]

@@ -16,6 +16,8 @@ from typing import List, Optional, Sequence, Tuple
 import torch
 import torch.nn as nn
 
+from ..utils.known_tokens import KnownTokens
+
 __all__ = ['BaseMultiScaleTokenizer']
 
 
@@ -117,6 +119,25 @@ class BaseMultiScaleTokenizer(nn.Module):
             tuple: (B, pn_{si+1} ** 2, Cvae) input and the new state.
         """
         raise NotImplementedError
+
+    def known_tokens(self, img: torch.Tensor, regenerate_per_scale: Sequence[torch.Tensor],
+                     patch_nums: Sequence[int]) -> KnownTokens:
+        """What zero-shot editing keeps of ``img`` (docs/method.md §5.4).
+
+        The default, right for token maps that are independent per scale
+        (FlexVAR): the input's maps, computed up front. A tokenizer whose maps
+        depend on the scales before them computes the kept tokens while
+        sampling instead (VAR: ``ResidualKnownTokens``).
+
+        Args:
+            img (Tensor): (B, 3, H, W) in [-1, 1].
+            regenerate_per_scale: one (B, pn ** 2) bool map per scale, True = sample.
+            patch_nums: the schedule.
+
+        Returns:
+            an object with ``check``, ``merge`` and ``rows`` (:class:`KnownTokens`).
+        """
+        return KnownTokens(self.img_to_idx(img, patch_nums), list(regenerate_per_scale))
 
     def decode_idx(self, idx_list: Sequence[torch.Tensor], patch_nums: Sequence[int],
                    all_scales: bool = False) -> List[torch.Tensor]:

@@ -19,6 +19,7 @@ import torch.nn as nn
 from sar_mm.registry import TOKENIZERS
 from ..utils.scale_layout import CANONICAL_PATCH_NUMS
 from .base_tokenizer import BaseMultiScaleTokenizer
+from .residual_known_tokens import ResidualKnownTokens
 from .residual_quantizer import ResidualQuantizer, check_residual_schedule
 from .var_autoencoder import VARDecoder, VAREncoder
 
@@ -76,9 +77,13 @@ class MultiScaleVQVAE(BaseMultiScaleTokenizer):
         """Continuous latent ``quant_conv(encoder(img))``: (B, 3, H, W) -> (B, Cvae, h, w)."""
         return self.quant_conv(self.encoder(img))
 
+    def decode_fhat(self, f_hat: torch.Tensor) -> torch.Tensor:
+        """Raw decoder output of a latent: (B, Cvae, h, h) -> (B, 3, H, W), about [-1, 1]."""
+        return self.decoder(self.post_quant_conv(f_hat))
+
     def fhat_to_img(self, f_hat: torch.Tensor) -> torch.Tensor:
         """Image of a latent: (B, Cvae, h, h) -> (B, 3, H, W) clamped to [-1, 1]."""
-        return self.decoder(self.post_quant_conv(f_hat)).clamp_(-1, 1)
+        return self.decode_fhat(f_hat).clamp_(-1, 1)
 
     @torch.no_grad()
     def latent_to_idx(self, latent: torch.Tensor, patch_nums: Sequence[int]) -> List[torch.Tensor]:
@@ -91,6 +96,12 @@ class MultiScaleVQVAE(BaseMultiScaleTokenizer):
         Returns:
             list[Tensor]: one (B, pn * pn) int64 tensor per scale.
         """
+        self._check_latent(latent, patch_nums)
+        idx_list, _ = self.quantize.residual_encode(latent.float(), patch_nums)
+        return idx_list
+
+    def _check_latent(self, latent: torch.Tensor, patch_nums: Sequence[int]) -> None:
+        """Raise unless ``patch_nums`` and the (B, Cvae, h, w) latent fit this tokenizer."""
         self._check_schedule(patch_nums)
         if latent.shape[-1] != self.latent_side or latent.shape[-2] != self.latent_side:
             raise ValueError(f'a {tuple(latent.shape[-2:])} latent (images of '
@@ -98,8 +109,6 @@ class MultiScaleVQVAE(BaseMultiScaleTokenizer):
                              f'{latent.shape[-1] * self.downsample} px) does not fit this '
                              f'tokenizer, which serves {self.latent_side}x{self.latent_side} '
                              f'(schedule {list(patch_nums)})')
-        idx_list, _ = self.quantize.residual_encode(latent.float(), patch_nums)
-        return idx_list
 
     @torch.no_grad()
     def img_to_idx(self, img: torch.Tensor, patch_nums: Sequence[int]) -> List[torch.Tensor]:
@@ -114,6 +123,24 @@ class MultiScaleVQVAE(BaseMultiScaleTokenizer):
         """
         self._check_schedule(patch_nums)
         return self.latent_to_idx(self.encode_latent(img.float()), patch_nums)
+
+    @torch.no_grad()
+    def known_tokens(self, img: torch.Tensor, regenerate_per_scale: Sequence[torch.Tensor],
+                     patch_nums: Sequence[int]) -> ResidualKnownTokens:
+        """What zero-shot editing keeps of ``img``: its latent, the kept tokens being
+        computed while sampling from the residual of the tokens used (docs/method.md §5.4).
+
+        Args:
+            img (Tensor): (B, 3, H, W) in [-1, 1], ``H / downsample == patch_nums[-1]``.
+            regenerate_per_scale: one (B, pn ** 2) bool map per scale, True = sample.
+            patch_nums: the schedule.
+
+        Returns:
+            ResidualKnownTokens: the (B, Cvae, h, h) float32 latent and the maps.
+        """
+        latent = self.encode_latent(img.float()).float()
+        self._check_latent(latent, patch_nums)
+        return ResidualKnownTokens(latent, list(regenerate_per_scale), self.quantize)
 
     @torch.no_grad()
     def idx_to_next_inputs(self, idx_list: Sequence[torch.Tensor],

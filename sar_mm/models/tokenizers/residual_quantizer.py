@@ -158,6 +158,32 @@ class ResidualQuantizer(nn.Module):
         return self.phi(h_BChw.contiguous(), si, len(patch_nums))
 
     @torch.no_grad()
+    def quantize_residual(self, f_rest: torch.Tensor, si: int,
+                          patch_nums: Sequence[int]) -> torch.Tensor:
+        """Tokens of scale ``si`` for a residual: nearest codes of ``area(f_rest -> pn_si)``.
+
+        The step of :meth:`residual_encode` (no resize at the last scale); zero-shot
+        editing repeats it on the residual of the tokens actually kept
+        (:class:`~sar_mm.models.tokenizers.residual_known_tokens.ResidualKnownTokens`).
+
+        Args:
+            f_rest (Tensor): (B, C, H, H) what the scales before ``si`` left of the latent.
+            si (int): scale index.
+            patch_nums: the schedule, ending at ``H``.
+
+        Returns:
+            Tensor: (B, pn_si ** 2) int64.
+        """
+        B, C = f_rest.shape[:2]
+        pn = patch_nums[si]
+        if si != len(patch_nums) - 1:
+            z_BChw = F.interpolate(f_rest, size=(pn, pn), mode='area')  # (B, C, pn, pn)
+        else:
+            z_BChw = f_rest
+        z_NC = z_BChw.permute(0, 2, 3, 1).reshape(-1, C)  # (B * pn * pn, C)
+        return nearest_code_sqdist(z_NC, self.embedding.weight).view(B, pn * pn)
+
+    @torch.no_grad()
     def residual_encode(self, f_BChw: torch.Tensor,
                  patch_nums: Sequence[int]) -> Tuple[List[torch.Tensor], List[torch.Tensor]]:
         """Residual multi-scale quantisation (``f_to_idxBl_or_fhat``).
@@ -170,22 +196,15 @@ class ResidualQuantizer(nn.Module):
             tuple: token maps, one (B, pn * pn) int64 per scale, and the cumulative
             ``f_hat`` after each scale, one (B, C, H, H) each.
         """
-        B, C, H, W = f_BChw.shape
+        H, W = f_BChw.shape[-2:]
         check_residual_schedule(patch_nums, H)
         if H != W:
             raise ValueError(f'VAR latents are square, got {H}x{W}')
-        codebook = self.embedding.weight
         f_rest = f_BChw.detach().clone()
         f_hat = torch.zeros_like(f_rest)
         idx_list, fhat_list = [], []
-        SN = len(patch_nums)
-        for si, pn in enumerate(patch_nums):
-            if si != SN - 1:
-                z_BChw = F.interpolate(f_rest, size=(pn, pn), mode='area')  # (B, C, pn, pn)
-            else:
-                z_BChw = f_rest
-            z_NC = z_BChw.permute(0, 2, 3, 1).reshape(-1, C)  # (B * pn * pn, C)
-            idx_Bl = nearest_code_sqdist(z_NC, codebook).view(B, pn * pn)
+        for si in range(len(patch_nums)):
+            idx_Bl = self.quantize_residual(f_rest, si, patch_nums)
             h_BChw = self.scale_residual(idx_Bl, si, patch_nums)
             f_hat.add_(h_BChw)
             f_rest.sub_(h_BChw)

@@ -74,9 +74,12 @@ def autoregressive_generate(backbone: torch.nn.Module,
         return_logits (bool): keep the guided logits of every scale.
         return_scale_images (bool): also decode every scale's map separately.
         known (KnownTokens, optional): zero-shot image-to-image sampling
-            (docs/method.md §5.4): after each scale is drawn as usual, the cells
-            not marked for regeneration take the known tokens, and the next
-            input is built from the merged map. ``None`` is ordinary sampling.
+            (docs/method.md §5.4): after each scale is drawn as usual,
+            ``known.merge`` gives the cells not marked for regeneration the
+            input's tokens, threading its carry from scale to scale, and the
+            next input is built from the merged map. VAR's tokenizer gives a
+            ``ResidualKnownTokens`` (the same methods; its carry is the residual
+            of the merged maps). ``None`` is ordinary sampling.
         float32_logits (bool): cast the logits to float32 before guidance
             (``SamplingNumerics.float32_logits``); ``False`` keeps the dtype of
             ``cache.step`` through guidance and the top-k / top-p filter, as the
@@ -97,7 +100,7 @@ def autoregressive_generate(backbone: torch.nn.Module,
 
     idx_per_scale: List[torch.Tensor] = []
     logits_per_scale: List[torch.Tensor] = []
-    state = None
+    state = known_carry = None
     with backbone.kv_cache(labels_2B, patch_nums) as cache:
         x_BlC = cache.start()  # (2B, 1, C)
         for si, pn in enumerate(patch_nums):
@@ -115,7 +118,7 @@ def autoregressive_generate(backbone: torch.nn.Module,
                 idx_Bl = sample_from_logits(logits_BlV, 1 if force_top1 else top_k, top_p,
                                             generator)
             if known is not None:
-                idx_Bl = known.merge(si, idx_Bl)
+                idx_Bl, known_carry = known.merge(si, idx_Bl, patch_nums, known_carry)
             idx_per_scale.append(idx_Bl)
             if si < len(patch_nums) - 1:
                 next_BlCv, state = tokenizer.ar_next_input(idx_Bl, si, patch_nums, state)

@@ -48,11 +48,30 @@ def test_encode_scales_are_the_tokenizers_maps(model, images):
     assert all(torch.equal(a, b) for a, b in zip(idx, expected))
 
 
+def kept_tokens(model, images, merged):
+    """What the input keeps at every scale: FlexVAR's maps of the input alone; VAR's
+    residual encoding of the input continued from the merged maps before each scale."""
+    pns = model.sampling.patch_nums
+    if not is_var(model):
+        return model.tokenizer.img_to_idx(images, pns)
+    quantize = model.tokenizer.quantize
+    f_rest = model.tokenizer.encode_latent(images)
+    kept = []
+    for si in range(len(pns)):
+        kept.append(quantize.quantize_residual(f_rest, si, pns))
+        f_rest = f_rest - quantize.scale_residual(merged[si], si, pns)
+    return kept
+
+
+def is_var(model):
+    return model.tokenizer.__class__.__name__ == 'MultiScaleVQVAE'
+
+
 @pytest.mark.parametrize('batch_invariant', [True, False])
 def test_known_tokens_outside_the_mask_are_the_inputs_at_every_scale(model, images,
                                                                      batch_invariant):
     out = model.edit(images, box_masks(), LABELS, seeds=SEEDS, batch_invariant=batch_invariant)
-    known = model.tokenizer.img_to_idx(images, model.sampling.patch_nums)
+    known = kept_tokens(model, images, out['idx_per_scale'])
     kept_somewhere = regenerated_somewhere = False
     for idx, inp, regen in zip(out['idx_per_scale'], known, out['regenerate_per_scale']):
         assert torch.equal(idx[~regen], inp[~regen])
@@ -117,8 +136,37 @@ def test_a_label_per_image(model, images):
         model.edit(images, box_masks(), torch.tensor([1, 2, 11]))
 
 
+def test_without_labels_the_edit_is_unconditional(model, images):
+    out = model.edit(images, box_masks(), seeds=SEEDS)
+    unconditional = model.edit(images, box_masks(), torch.full((3,), 10), seeds=SEEDS)
+    assert all(torch.equal(a, b) for a, b in zip(out['idx_per_scale'],
+                                                  unconditional['idx_per_scale']))
+    assert not torch.equal(out['images'], model.edit(images, box_masks(), LABELS,
+                                                     seeds=SEEDS)['images'])
+
+
+def test_the_var_notebook_protocol_keeps_the_inputs_maps_and_the_first_scale(model, images):
+    masks = torch.ones(3, 8, 8, dtype=torch.bool)
+    masks[:, :, :2] = False  # latent column 0 kept
+    out = model.edit(images, masks, seeds=SEEDS, edit_protocol='var_notebook')
+    known = model.encode_scales(images)
+    regen = out['regenerate_per_scale']
+    assert not regen[0].any() and torch.equal(out['idx_per_scale'][0], known[0])
+    assert regen[2].all(dim=1).tolist() == [False] * 3  # the kept column, at 4 x 4
+    for idx, inp, r in zip(out['idx_per_scale'], known, regen):
+        assert torch.equal(idx[~r], inp[~r])
+    coherent = model.edit(images, masks, seeds=SEEDS)
+    assert coherent['regenerate_per_scale'][0].all()  # any masked pixel, any scale
+
+
+def test_an_unknown_edit_protocol_is_named(model, images):
+    with pytest.raises(ValueError, match=r"edit_protocol must be one of \['coherent', "
+                       r"'var_notebook'\], got 'official'"):
+        model.edit(images, box_masks(), LABELS, edit_protocol='official')
+
+
 def test_a_schedule_the_model_cannot_serve(model, images):
-    if model.tokenizer.__class__.__name__ == 'MultiScaleVQVAE':
+    if is_var(model):
         # 4 px images fit the schedule [1, 2] in size, but VAR's residual tokenizer
         # serves only schedules ending at its latent side (4)
         with pytest.raises(ValueError, match='must equal the latent side 4'):

@@ -55,6 +55,40 @@ def test_keep_scales_keeps_the_first_scales_whole():
     assert not any(g.any() for g in regenerate_per_scale(masks, PATCH_NUMS, 2, keep_scales=4))
 
 
+def test_var_notebook_rule_is_a_bilinear_half_threshold_of_the_kept_latent_cells():
+    """VAR's demo_zero_shot_edit.ipynb: F.interpolate(keep, bilinear) > 0.5 keeps a
+    token, and the 1 x 1 scale is always kept."""
+    masks = torch.zeros(1, 8, 8, dtype=torch.bool)
+    masks[0, 2:8, 2:8] = True  # latent rows and columns 1-3 of the 4 x 4 grid
+    grids = regenerate_per_scale(masks, PATCH_NUMS, downsample=2, rule='var_notebook')
+    assert cells(grids[0], 1) == set()  # kept, though the mask covers most of it
+    # 4 -> 2 samples the latent at 0.5 and 2.5: token (0, 0) averages latent cells
+    # (0, 0), (0, 1), (1, 0) (kept) and (1, 1) (masked): 0.75 > 0.5; token (0, 1)
+    # averages (0, 2), (0, 3) (kept) and (1, 2), (1, 3): 0.5, regenerated
+    assert cells(grids[1], 2) == {(0, 1), (1, 0), (1, 1)}
+    assert cells(grids[3], 4) == {(r, c) for r in range(1, 4) for c in range(1, 4)}
+    # the any-pixel rule regenerates the 1 x 1 scale for any mask
+    assert cells(regenerate_per_scale(masks, PATCH_NUMS, downsample=2)[0], 1) == {(0, 0)}
+
+
+def test_var_notebook_rule_keeps_tokens_mostly_of_kept_cells():
+    masks = torch.zeros(1, 8, 8, dtype=torch.bool)
+    masks[0, :, 4:6] = True  # latent column 2
+    notebook = regenerate_per_scale(masks, PATCH_NUMS, downsample=2, rule='var_notebook')
+    any_pixel = regenerate_per_scale(masks, PATCH_NUMS, downsample=2)
+    # 4 -> 3 samples the latent columns at 1/6, 3/2 and 17/6: token column 2 weighs
+    # latent column 2 by 1/6 only (kept), column 1 by 1/2 (regenerated); its area
+    # window, latent columns 2-3, holds the masked column
+    assert cells(notebook[2], 3) == {(r, 1) for r in range(3)}
+    assert cells(any_pixel[2], 3) == {(r, c) for r in range(3) for c in (1, 2)}
+    assert cells(notebook[3], 4) == cells(any_pixel[3], 4) == {(r, 2) for r in range(4)}
+
+
+def test_an_unknown_rule_is_named():
+    with pytest.raises(ValueError, match=r"rule must be one of \('any_pixel', 'var_notebook'\)"):
+        regenerate_per_scale(torch.ones(1, 8, 8, dtype=torch.bool), PATCH_NUMS, 2, rule='area')
+
+
 @pytest.mark.parametrize('masks,keep,message', [
     (torch.ones(1, 8, 6, dtype=torch.bool), 0, r'8x6 px do not fit the schedule'),
     (torch.ones(1, 16, 16, dtype=torch.bool), 0, r'needs 8x8 px'),
@@ -76,7 +110,8 @@ def known_tokens(B=2, pns=(1, 2)):
 def test_merge_takes_drawn_tokens_where_regenerated():
     known = known_tokens()
     drawn = torch.full((2, 4), -1)
-    assert known.merge(1, drawn).tolist() == [[-1, 1, -1, 3], [-1, 5, -1, 7]]
+    merged, carry = known.merge(1, drawn, (1, 2), None)
+    assert merged.tolist() == [[-1, 1, -1, 3], [-1, 5, -1, 7]] and carry is None
 
 
 def test_rows_slices_every_scale():
