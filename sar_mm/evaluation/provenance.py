@@ -19,19 +19,18 @@ and the way out: another output path, or ``--overwrite``.
 """
 import hashlib
 import json
-import os
 import os.path as osp
 import zipfile
 from typing import Any, Dict, List, Optional
 
 import numpy as np
 
+from sar_mm.utils.output_paths import check_output_path
 from sar_mm.version import __version__
 
 __all__ = [
     'OutputConflictError', 'SAMPLE_FOLDER_RECORD', 'file_sha256', 'make_provenance',
-    'provenance_differences', 'read_recorded_provenance', 'check_output_file',
-    'check_output_path'
+    'provenance_differences', 'read_recorded_provenance', 'check_output_file'
 ]
 
 #: the provenance file of a sample folder
@@ -107,22 +106,6 @@ def read_recorded_provenance(path: str) -> Optional[Dict[str, Any]]:
         return record.get('provenance') if osp.basename(path) != SAMPLE_FOLDER_RECORD else record
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, AttributeError):
         return None
-
-
-def check_output_path(path: str, flag: str) -> None:
-    """Refuse an output file path that is a directory or lies in an unwritable directory.
-
-    Args:
-        path: the file to be written.
-        flag: the option or argument that gave it, for the message.
-    """
-    if osp.isdir(path):
-        raise IsADirectoryError(f'{flag} {path} is a directory; give a file path')
-    parent = osp.dirname(osp.abspath(path))
-    while not osp.exists(parent):
-        parent = osp.dirname(parent)
-    if not os.access(parent, os.W_OK):
-        raise PermissionError(f'{flag} {path}: the directory {parent} is not writable')
 
 
 def check_output_file(path: str, provenance: Dict[str, Any], overwrite: bool, flag: str) -> None:
