@@ -308,16 +308,19 @@ def evaluate(args: argparse.Namespace) -> dict:
     if save_dir is None and args.save_npz is not None:
         save_dir = osp.join(cfg.work_dir, 'samples')
 
+    if not osp.isfile(args.checkpoint):
+        raise FileNotFoundError(f'checkpoint file {args.checkpoint} not found')
     setup_distributed(cfg, args.launcher)  # the process group first, on GPUs and CPUs
+    init_default_scope(cfg.get('default_scope', 'sar_mm'))
+    # built before anything is sampled or written: a missing or unusable reference or
+    # feature-extractor weight file fails now, not after hours of sampling (streaming
+    # mode checks it here; its Runner builds its own)
+    evaluator = Evaluator(copy.deepcopy(cfg.test_evaluator)) if cfg.get('test_evaluator') \
+        else None
     provenance = on_main_rank(prepare_outputs, cfg, args, save_dir)
     if save_dir is None:
         metrics = build_runner(cfg, args.checkpoint).test()
     else:
-        init_default_scope(cfg.get('default_scope', 'sar_mm'))
-        # built before sampling: a bad metric config (e.g. a missing feature-extractor
-        # weight file) fails now, not after hours of sampling
-        evaluator = Evaluator(copy.deepcopy(cfg.test_evaluator)) if cfg.get('test_evaluator') \
-            else None
         num_samples = sample_to_folder(cfg, save_dir, args.checkpoint)
         metrics = {} if evaluator is None else score_folder(cfg, evaluator, save_dir, num_samples)
         if args.save_npz is not None and is_main_process():

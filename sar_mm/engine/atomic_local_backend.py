@@ -41,7 +41,7 @@ def _fsync_dir(dirname: str) -> None:
 
 
 @contextlib.contextmanager
-def atomic_write_file(filepath: Union[str, Path]) -> Iterator[BinaryIO]:
+def atomic_write_file(filepath: Union[str, Path], writer_tag: str = '') -> Iterator[BinaryIO]:
     """Open ``filepath`` for writing so that a crash never leaves it truncated.
 
     Yields a binary file at ``.{name}.partial`` next to ``filepath``; when the
@@ -52,11 +52,13 @@ def atomic_write_file(filepath: Union[str, Path]) -> Iterator[BinaryIO]:
 
     Args:
         filepath (str | Path): destination; its directory is created if needed.
+        writer_tag (str): added to the partial file's name, for processes that may
+            write the same destination at once (e.g. ``str(os.getpid())``).
     """
     filepath = osp.abspath(str(filepath))
     dirname, basename = osp.split(filepath)
     os.makedirs(dirname, exist_ok=True)
-    partial = osp.join(dirname, f'.{basename}.partial')
+    partial = osp.join(dirname, f'.{basename}{"." + writer_tag if writer_tag else ""}.partial')
     try:
         with open(partial, 'wb') as f:
             yield f

@@ -24,6 +24,7 @@ from PIL import Image
 from torch.utils.data import Dataset
 
 from sar_mm.engine.atomic_local_backend import atomic_write_bytes, atomic_write_file
+from sar_mm.utils.output_paths import check_output_path
 from .provenance import (SAMPLE_FOLDER_RECORD, OutputConflictError, provenance_differences,
                          read_recorded_provenance)
 
@@ -56,11 +57,16 @@ def prepare_sample_folder(root: str, provenance: Dict[str, Any], overwrite: bool
     samples and record are deleted first.
 
     Raises:
+        NotADirectoryError, PermissionError: ``root`` is a file, or cannot be
+            written.
         OutputConflictError: the folder holds samples of other settings, or
             samples without a record; the message names the differences, a new
             folder and ``--overwrite``.
     """
+    if osp.exists(root) and not osp.isdir(root):
+        raise NotADirectoryError(f'--save-dir {root} is a file, not a folder; give a folder path')
     record_path = osp.join(root, SAMPLE_FOLDER_RECORD)
+    check_output_path(record_path, '--save-dir')
     if overwrite:
         for sample_idx in list_sample_indices(root):
             os.remove(sample_image_path(root, sample_idx))
@@ -98,11 +104,10 @@ def write_sample_image(root: str, sample_idx: int, image: torch.Tensor) -> bool:
     path = sample_image_path(root, sample_idx)
     if osp.exists(path):
         return False
-    os.makedirs(root, exist_ok=True)
-    tmp_path = f'{path}.{os.getpid()}.tmp'
-    # (3, H, W) -> (H, W, 3)
-    Image.fromarray(image.permute(1, 2, 0).cpu().numpy()).save(tmp_path, format='PNG')
-    os.replace(tmp_path, path)
+    # ranks may write the same padded index at once: each writes its own partial file
+    with atomic_write_file(path, writer_tag=str(os.getpid())) as f:
+        # (3, H, W) -> (H, W, 3)
+        Image.fromarray(image.permute(1, 2, 0).cpu().numpy()).save(f, format='PNG')
     return True
 
 

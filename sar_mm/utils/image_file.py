@@ -1,16 +1,17 @@
 """Writing an image file a user keeps: encoded first, then written atomically."""
+import io
 import os.path as osp
 
-import cv2
 import numpy as np
+from PIL import Image
 
 from sar_mm.engine.atomic_local_backend import atomic_write_bytes
 from .output_paths import check_output_path
 
-__all__ = ['IMAGE_SUFFIXES', 'write_image_file']
+__all__ = ['IMAGE_FORMATS', 'write_image_file']
 
-#: suffixes the image is encoded for (by OpenCV)
-IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg', '.bmp', '.webp')
+#: suffix -> Pillow format the image is encoded in
+IMAGE_FORMATS = {'.png': 'PNG', '.jpg': 'JPEG', '.jpeg': 'JPEG', '.bmp': 'BMP', '.webp': 'WEBP'}
 
 
 def write_image_file(rgb: np.ndarray, path: str, flag: str = '--out') -> None:
@@ -21,7 +22,7 @@ def write_image_file(rgb: np.ndarray, path: str, flag: str = '--out') -> None:
 
     Args:
         rgb: uint8 (H, W, 3) image, RGB.
-        path: the file; its suffix picks the format (:data:`IMAGE_SUFFIXES`).
+        path: the file; its suffix picks the format (:data:`IMAGE_FORMATS`).
         flag: the option that gave ``path``, for messages.
 
     Raises:
@@ -30,11 +31,10 @@ def write_image_file(rgb: np.ndarray, path: str, flag: str = '--out') -> None:
             directory is not writable.
     """
     suffix = osp.splitext(path)[1].lower()
-    if suffix not in IMAGE_SUFFIXES:
+    if suffix not in IMAGE_FORMATS:
         raise ValueError(f'{flag} {path}: "{suffix or "no suffix"}" is not an image format; end '
-                         f'the name with one of {", ".join(IMAGE_SUFFIXES)}')
+                         f'the name with one of {", ".join(IMAGE_FORMATS)}')
     check_output_path(path, flag)
-    encoded, data = cv2.imencode(suffix, np.ascontiguousarray(rgb[..., ::-1]))  # RGB -> BGR
-    if not encoded:
-        raise ValueError(f'{flag} {path}: OpenCV could not encode a {rgb.shape} image as {suffix}')
-    atomic_write_bytes(data.tobytes(), path)
+    encoded = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(rgb)).save(encoded, format=IMAGE_FORMATS[suffix])
+    atomic_write_bytes(encoded.getvalue(), path)

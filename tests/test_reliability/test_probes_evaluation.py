@@ -198,9 +198,13 @@ def b_out_unknown(tmp):
     return tool_args(tmp, '--out', tmp / 'metrics.json')
 
 
+def not_json(constant: str):
+    raise AssertionError(f'bare {constant} is not JSON')
+
+
 def c_results(tmp):
     """The --out JSON is valid JSON and records checkpoint digest, settings and version."""
-    written = json.loads((tmp / 'metrics.json').read_text())
+    written = json.loads((tmp / 'metrics.json').read_text(), parse_constant=not_json)
     assert 'fidelity/frechet_inception_distance' in written['metrics']
     provenance = written['provenance']
     assert provenance['checkpoint']['sha256'] == digest(Path(tiny()['checkpoint']))
@@ -345,6 +349,9 @@ PROBES = [
           lambda t: tool_args(t, '--save-dir', t / 'samples', *evaluator(
               **INCEPTION, feature_extractor_weights_path=pickled_weights(t))),
           mentions=('inception_pickled.pth', 'pathlib', '--trust-checkpoint'), check=no_samples),
+    Probe('test-save-dir-is-a-file', TEST,
+          lambda t: tool_args(t, '--save-dir', empty_file(t, 'samples.txt')),
+          mentions=('--save-dir', 'samples.txt', 'not a folder')),
     Probe('test-save-npz-is-directory', TEST,
           lambda t: tool_args(t, '--save-npz', t),
           mentions=('--save-npz', 'is a directory'), check=no_samples),
@@ -378,6 +385,9 @@ PROBES = [
           mentions=('VIRTUAL_tiny_labeled.npz', 'is the input'), check=unchanged),
     Probe('ref-out-other-settings', REF, b_ref_out_other,
           mentions=('ref.npz', 'settings.size: 0 -> 8', '--overwrite'), check=unchanged),
+    Probe('ref-out-is-directory', REF,
+          lambda t: [adm_batch(t), t, '--size', '0', '--feature-extractor', TINY_EXTRACTOR],
+          mentions=('OUT', 'is a directory')),
     Probe('ref-pickled-weights-need-trust', REF,
           lambda t: [adm_batch(t), t / 'ref.npz', '--size', '0', '--feature-weights',
                      pickled_weights(t)],
