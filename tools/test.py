@@ -4,7 +4,7 @@ Usage:
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out metrics.json]
         [--save-npz samples.npz] [--save-dir DIR] [--trust-checkpoint PATH ...]
         [--protocol exact|official | --precision fp32|auto|bf16|fp16]
-        [--cfg-options k=v ...] [--launcher none|pytorch|slurm]
+        [--cfg-options k=v ...] [--launcher none|pytorch|slurm] [--overwrite] [--debug]
         [--dry-run [--world-size N] [--nnodes K]]
 
 The config's ``test_dataloader`` (``ClassLabelDataset``: fixed label and seed
@@ -74,7 +74,7 @@ from sar_mm.apis import load_generator_checkpoint
 from sar_mm.engine import launch_line, setup_distributed
 from sar_mm.evaluation import (SampleFolderDataset, list_sample_indices, pack_sample_folder,
                                prepare_sample_folder)
-from sar_mm.evaluation.provenance import check_output_file, make_provenance
+from sar_mm.evaluation.provenance import check_output_file, make_provenance, with_settings
 from sar_mm.evaluation.results_json import finite_metrics, write_results_json
 from sar_mm.models.generators.scale_wise_ar import protocol_test_cfg
 from sar_mm.registry import DATASETS, RUNNERS
@@ -214,9 +214,7 @@ def prepare_outputs(cfg: Config, args: argparse.Namespace, save_dir: Optional[st
     """
     samples = make_provenance('tools/test.py', output_settings(cfg), args.checkpoint,
                               config=args.config)
-    metrics = make_provenance('tools/test.py',
-                              dict(output_settings(cfg), test_evaluator=cfg.get('test_evaluator')),
-                              args.checkpoint, config=args.config)
+    metrics = with_settings(samples, test_evaluator=cfg.get('test_evaluator'))
     if args.out is not None:
         check_output_file(args.out, metrics, args.overwrite, '--out')
     if args.save_npz is not None:

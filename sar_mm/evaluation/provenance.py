@@ -30,6 +30,7 @@ from sar_mm.version import __version__
 
 __all__ = [
     'OutputConflictError', 'SAMPLE_FOLDER_RECORD', 'file_sha256', 'make_provenance',
+    'with_settings',
     'provenance_differences', 'read_recorded_provenance', 'check_output_file'
 ]
 
@@ -68,6 +69,12 @@ def make_provenance(tool: str, settings: Dict[str, Any], checkpoint: Optional[st
     if checkpoint is not None:
         record['checkpoint'] = dict(path=osp.abspath(checkpoint), sha256=file_sha256(checkpoint))
     return record
+
+
+def with_settings(record: Dict[str, Any], **settings: Any) -> Dict[str, Any]:
+    """A copy of ``record`` with more settings (the checkpoint is not digested again)."""
+    extra = json.loads(json.dumps(settings, sort_keys=True, default=str))
+    return dict(record, settings=dict(record['settings'], **extra))
 
 
 def _flat(value: Any, prefix: str = '') -> Dict[str, Any]:

@@ -196,8 +196,8 @@ def load_reference_statistics(path: str, feature_extractor: str,
         for key, expected in (('feature_extractor', feature_extractor),
                               ('feature_layer', feature_layer)):
             if key in data.files and str(data[key]) != expected:
-                raise ReferenceFileError(f'{path} holds statistics of {key}="{data[key]}", but the metric '
-                                 f'uses "{expected}"')
+                raise ReferenceFileError(f'{path} holds statistics of {key}="{data[key]}", but '
+                                         f'the metric uses "{expected}"')
         mu = np.asarray(data['mu'], dtype=np.float64)
         sigma = np.asarray(data['sigma'], dtype=np.float64)
         num_images = int(data['num_images']) if 'num_images' in data.files else None

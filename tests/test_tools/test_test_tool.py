@@ -21,7 +21,8 @@ def setup(tmp_path_factory):
 def test_streaming_and_folder_modes_agree_and_resume(setup, tmp_path):
     num = setup['num_samples']
     streamed = run_tool(setup, tmp_path / 'wd1', '--out', str(tmp_path / 'streamed.json'))
-    assert json.loads((tmp_path / 'streamed.json').read_text())['metrics'] == pytest.approx(streamed)
+    written = json.loads((tmp_path / 'streamed.json').read_text())
+    assert written['metrics'] == pytest.approx(streamed)
     assert {'fidelity/frechet_inception_distance', 'fidelity/inception_score_mean',
             'fidelity/precision', 'fidelity/recall'} <= set(streamed)
 

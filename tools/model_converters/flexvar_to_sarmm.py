@@ -55,7 +55,7 @@ def main(argv=None) -> int:
         print(f'error: conversion failed: {err}', file=sys.stderr)
         return 1
     out = Path(args.out)
-    with atomic_write_file(out) as f:  # a killed write leaves the previous file, not a truncated one
+    with atomic_write_file(out) as f:  # a killed write leaves the previous file, not a part
         torch.save(ckpt, f)
     meta = ckpt['meta']
     print_log(f"converted {len(ckpt['state_dict'])} tensors "
