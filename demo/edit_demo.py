@@ -55,6 +55,7 @@ from sar_mm.apis import edit_grid, edit_images, image_grid, init_demo_generator,
 from sar_mm.models.generators.scale_wise_ar import EDIT_PROTOCOLS
 from sar_mm.models.utils import regenerate_per_scale
 from sar_mm.utils.edit_canvas import box_mask, fit_square, pad_to_canvas
+from sar_mm.utils.image_file import write_image_file
 
 MODES = ('inpaint', 'outpaint', 'edit', 'refine')
 
@@ -204,9 +205,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         grid = image_grid(final, scale_rows(image, regenerate, patch_nums, scale_results))
     else:
         grid = edit_grid(image[None], mask[None], out[None])
-    if not mmcv.imwrite(mmcv.rgb2bgr(grid), args.out):
-        print_log(f'could not write {args.out}', logger='current', level=40)
-        return 1
+    write_image_file(grid, args.out)
     print_log(f'{args.mode}: {args.num} results (label {label}, seeds {seeds}, '
               f'keep_scales {keep_scales}, {args.edit_protocol}) -> {args.out} '
               f'({grid.shape[1]}x{grid.shape[0]} px)',

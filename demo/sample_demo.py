@@ -22,11 +22,11 @@ import argparse
 import sys
 from typing import List, Optional
 
-import mmcv
 from mmengine.config import DictAction
 from mmengine.logging import print_log
 
 from sar_mm.apis import image_grid, init_demo_generator, sample_images
+from sar_mm.utils.image_file import write_image_file
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -66,9 +66,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                         **{key: value for key, value in given.items() if value is not None})
     images, scale_images = out if args.show_scales else (out, None)
     grid = image_grid(images, scale_images)
-    if not mmcv.imwrite(mmcv.rgb2bgr(grid), args.out):
-        print_log(f'could not write {args.out}', logger='current', level=40)
-        return 1
+    write_image_file(grid, args.out)
     print_log(f'{len(args.labels)} samples (labels {args.labels}, seeds {seeds}) -> {args.out} '
               f'({grid.shape[1]}x{grid.shape[0]} px)', logger='current')
     return 0

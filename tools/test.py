@@ -4,7 +4,7 @@ Usage:
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out metrics.json]
         [--save-npz samples.npz] [--save-dir DIR] [--trust-checkpoint PATH ...]
         [--protocol exact|official | --precision fp32|auto|bf16|fp16]
-        [--cfg-options k=v ...] [--launcher none|pytorch|slurm]
+        [--cfg-options k=v ...] [--launcher none|pytorch|slurm] [--overwrite] [--debug]
         [--cfg-sweep CFG [CFG ...]]
         [--dry-run [--world-size N] [--nnodes K]]
 
@@ -35,6 +35,17 @@ The finished folder is then scored by the same ``test_evaluator`` and, with
 ``--save-npz``, packed into ``arr_0`` uint8 (N, H, W, 3) ordered by
 ``sample_idx``, the OpenAI (ADM) evaluator format.
 
+The checkpoint is loaded strictly (``sar_mm.apis.load_generator_checkpoint``):
+a missing or unexpected key or a shape mismatch is an error naming them, as in
+``init_generator``. Outputs record what made them (``sar_mm.evaluation.provenance``):
+the sample folder in ``sar_mm_samples.json``, the ``.npz`` under
+``provenance``, the ``--out`` JSON as ``{"metrics": ..., "provenance": ...}``.
+A rerun into an output made with another checkpoint or other sampling settings
+refuses and names the differences (a new path, or ``--overwrite``, which first
+deletes the folder's samples); with the same ones a sample folder resumes.
+Outputs, the reference and the feature-extractor weights are checked before
+any sampling. User errors print one line (``--debug``: the traceback).
+
 ``--cfg-sweep 2.0 2.2 2.5 3.0`` runs the test once per guidance scale, with
 the same label and seed per image for every scale, and writes
 ``WORK_DIR/cfg_sweep.json`` and ``cfg_sweep.png``
@@ -60,16 +71,22 @@ from mmengine.dist import (barrier, broadcast_object_list, get_dist_info, is_dis
 from mmengine.evaluator import Evaluator
 from mmengine.logging import print_log
 from mmengine.registry import init_default_scope
+from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 from mmengine.utils import ProgressBar
 from torch.utils.data import DataLoader
 
+from sar_mm.apis import load_generator_checkpoint
 from sar_mm.engine import launch_line, setup_distributed
-from sar_mm.evaluation import SampleFolderDataset, list_sample_indices, pack_sample_folder
+from sar_mm.evaluation import (SampleFolderDataset, list_sample_indices, pack_sample_folder,
+                               prepare_sample_folder)
+from sar_mm.evaluation.provenance import check_output_file, make_provenance, with_settings
+from sar_mm.evaluation.results_json import finite_metrics, write_results_json
 from sar_mm.evaluation.cfg_sweep import run_cfg_sweep
 from sar_mm.models.generators.scale_wise_ar import protocol_test_cfg
 from sar_mm.registry import DATASETS, RUNNERS
 from sar_mm.utils.checkpoint_io import trust_checkpoint_path
+from sar_mm.utils.cli_errors import add_debug_flag, report_user_errors
 from sar_mm.utils.config_validation import check_runner_config
 from sar_mm.utils.setup_env import register_all_modules
 
@@ -87,6 +104,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--save-dir', help='write samples as {sample_idx:06d}.png here (default WORK_DIR/samples '
         'with --save-npz); a rerun only generates the missing ones')
+    parser.add_argument(
+        '--overwrite', action='store_true',
+        help='replace outputs made with another checkpoint or other settings (deletes the '
+        'samples of --save-dir)')
     parser.add_argument(
         '--trust-checkpoint', nargs='+', default=[], metavar='PATH',
         help='files or directories whose checkpoints may hold pickled objects (e.g. a '
@@ -114,6 +135,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--nnodes', type=int,
                         help='with --dry-run: nodes (default $NNODES or 1)')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    add_debug_flag(parser)
     args = parser.parse_args(argv)
     if not args.dry_run and (args.world_size is not None or args.nnodes is not None):
         parser.error('--world-size and --nnodes describe a --dry-run; a real launch takes '
@@ -148,7 +170,7 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
-    cfg.load_from = args.checkpoint
+    cfg.load_from = None  # loaded strictly by build_runner, not by MMEngine (strict=False)
     cfg.resume = False
     cfg.launcher = args.launcher
     return cfg
@@ -166,8 +188,53 @@ def dry_run_summary(cfg: Config, world_size: int, nnodes: int) -> str:
     return launch_line(world_size, nnodes, details)
 
 
-def build_runner(cfg: Config) -> Runner:
-    return RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)
+def build_runner(cfg: Config, checkpoint: str) -> Runner:
+    """The config's runner, with ``checkpoint`` loaded strictly into its model."""
+    runner = RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)
+    model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+    load_generator_checkpoint(model, checkpoint)  # trusted paths: trust_checkpoint_path
+    return runner
+
+
+def output_settings(cfg: Config) -> dict:
+    """What decides the samples: the model (with its sampling ``test_cfg``) and the labels
+    and seeds of the test dataset."""
+    dataset = {key: value for key, value in cfg.test_dataloader.dataset.items()
+               if key != 'indices'}
+    return dict(model=cfg.model.to_dict(), test_dataset=dataset)
+
+
+def on_main_rank(function, *args):
+    """``function(*args)`` run on rank 0 and shared; its exception is raised on every rank."""
+    outcome = [None, None]
+    if is_main_process():
+        try:
+            outcome = [function(*args), None]
+        except Exception as caught:  # noqa: B902 - re-raised below, on every rank
+            outcome = [None, caught]
+    broadcast_object_list(outcome)
+    if outcome[1] is not None:
+        raise outcome[1]
+    return outcome[0]
+
+
+def prepare_outputs(cfg: Config, args: argparse.Namespace, save_dir: Optional[str]) -> dict:
+    """Check every output before any sampling; record the sample folder's settings.
+
+    Returns:
+        The provenance of the ``.npz`` and the sample folder (``'samples'``) and of
+        the metrics (``'metrics'``, which adds the evaluator).
+    """
+    samples = make_provenance('tools/test.py', output_settings(cfg), args.checkpoint,
+                              config=args.config)
+    metrics = with_settings(samples, test_evaluator=cfg.get('test_evaluator'))
+    if args.out is not None:
+        check_output_file(args.out, metrics, args.overwrite, '--out')
+    if args.save_npz is not None:
+        check_output_file(args.save_npz, samples, args.overwrite, '--save-npz')
+    if save_dir is not None:
+        prepare_sample_folder(save_dir, samples, args.overwrite)
+    return dict(samples=samples, metrics=metrics)
 
 
 def missing_sample_indices(save_dir: str, num_samples: int) -> List[int]:
@@ -201,7 +268,7 @@ def score_folder(cfg: Config, evaluator: Evaluator, save_dir: str, num_samples: 
     return evaluator.evaluate(len(dataset))
 
 
-def sample_to_folder(cfg: Config, save_dir: str) -> int:
+def sample_to_folder(cfg: Config, save_dir: str, checkpoint: str) -> int:
     """Generate every missing sample of the test dataset into ``save_dir``.
 
     Returns:
@@ -219,14 +286,20 @@ def sample_to_folder(cfg: Config, save_dir: str) -> int:
         gen_cfg = copy.deepcopy(cfg)
         gen_cfg.test_dataloader.dataset.indices = missing
         gen_cfg.test_evaluator = dict(type='SampleImageWriter', save_dir=save_dir)
-        build_runner(gen_cfg).test()
+        build_runner(gen_cfg, checkpoint).test()
     barrier()
     return num_samples
 
 
 def main(argv: Optional[List[str]] = None) -> dict:
-    """Run the tool; returns the metrics (on every rank)."""
+    """Run the tool; returns the metrics (on every rank). A user error exits with one line."""
     args = parse_args(argv)
+    with report_user_errors(args.debug):
+        return evaluate(args)
+
+
+def evaluate(args: argparse.Namespace) -> dict:
+    """Sample and score as ``args`` ask; returns the metrics (on every rank)."""
     register_all_modules(init_default_scope=False)
     cfg = merge_args(Config.fromfile(args.config), args)
     check_runner_config(cfg)  # misspelt keys and unregistered types fail before any work
@@ -246,32 +319,35 @@ def main(argv: Optional[List[str]] = None) -> dict:
     if save_dir is None and args.save_npz is not None:
         save_dir = osp.join(cfg.work_dir, 'samples')
 
+    if not osp.isfile(args.checkpoint):
+        raise FileNotFoundError(f'checkpoint file {args.checkpoint} not found')
     setup_distributed(cfg, args.launcher)  # the process group first, on GPUs and CPUs
+    init_default_scope(cfg.get('default_scope', 'sar_mm'))
+    # built before anything is sampled or written: a missing or unusable reference or
+    # feature-extractor weight file fails now, not after hours of sampling (streaming
+    # mode checks it here; its Runner builds its own)
+    evaluator = Evaluator(copy.deepcopy(cfg.test_evaluator)) if cfg.get('test_evaluator') \
+        else None
+    provenance = on_main_rank(prepare_outputs, cfg, args, save_dir)
     if args.cfg_sweep:
-        metrics = run_cfg_sweep(cfg, args.cfg_sweep, lambda run_cfg: build_runner(run_cfg).test())
+        metrics = run_cfg_sweep(
+            cfg, args.cfg_sweep, lambda run_cfg: build_runner(run_cfg, args.checkpoint).test())
     elif save_dir is None:
-        metrics = build_runner(cfg).test()
+        metrics = build_runner(cfg, args.checkpoint).test()
     else:
-        init_default_scope(cfg.get('default_scope', 'sar_mm'))
-        # built before sampling: a bad metric config (e.g. a missing feature-extractor
-        # weight file) fails now, not after hours of sampling
-        evaluator = Evaluator(copy.deepcopy(cfg.test_evaluator)) if cfg.get('test_evaluator') \
-            else None
-        num_samples = sample_to_folder(cfg, save_dir)
+        num_samples = sample_to_folder(cfg, save_dir, args.checkpoint)
         metrics = {} if evaluator is None else score_folder(cfg, evaluator, save_dir, num_samples)
         if args.save_npz is not None and is_main_process():
-            shape = pack_sample_folder(save_dir, args.save_npz, range(num_samples))
+            shape = pack_sample_folder(save_dir, args.save_npz, range(num_samples),
+                                       provenance['samples'])
             print_log(f'wrote {args.save_npz}: arr_0 {shape}', logger='current')
         barrier()
 
     rank, _ = get_dist_info()
     if rank == 0:
-        text = json.dumps(metrics, indent=2)
-        print_log(f'metrics:\n{text}', logger='current')
+        print_log(f'metrics:\n{json.dumps(finite_metrics(metrics), indent=2)}', logger='current')
         if args.out is not None:
-            os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-            with open(args.out, 'w', encoding='utf-8') as f:
-                f.write(text + '\n')
+            write_results_json(args.out, metrics, provenance['metrics'])
     if is_distributed():
         # every rank leaves together and tears the group down itself; a rank whose
         # interpreter exited with the gloo group alive was seen to abort (SIGABRT)

@@ -21,11 +21,11 @@ import contextlib
 import os
 import os.path as osp
 from pathlib import Path
-from typing import Union
+from typing import BinaryIO, Iterator, Union
 
 from mmengine.fileio.backends import LocalBackend, register_backend
 
-__all__ = ['AtomicLocalBackend', 'atomic_write_bytes']
+__all__ = ['AtomicLocalBackend', 'atomic_write_bytes', 'atomic_write_file']
 
 
 def _fsync_dir(dirname: str) -> None:
@@ -40,20 +40,28 @@ def _fsync_dir(dirname: str) -> None:
     os.close(fd)
 
 
-def atomic_write_bytes(data: bytes, filepath: Union[str, Path]) -> None:
-    """Write ``data`` to ``filepath`` so that a crash never leaves it truncated.
+@contextlib.contextmanager
+def atomic_write_file(filepath: Union[str, Path], writer_tag: str = '') -> Iterator[BinaryIO]:
+    """Open ``filepath`` for writing so that a crash never leaves it truncated.
+
+    Yields a binary file at ``.{name}.partial`` next to ``filepath``; when the
+    ``with`` block ends without an error the file is flushed, ``fsync``-ed and
+    renamed over ``filepath``. On an error the partial file is removed and
+    ``filepath`` keeps its previous content. For writers that stream (``np.savez``,
+    ``torch.save``, ``PIL.Image.save``) without holding the whole file in memory.
 
     Args:
-        data (bytes): the complete new content.
         filepath (str | Path): destination; its directory is created if needed.
+        writer_tag (str): added to the partial file's name, for processes that may
+            write the same destination at once (e.g. ``str(os.getpid())``).
     """
     filepath = osp.abspath(str(filepath))
     dirname, basename = osp.split(filepath)
     os.makedirs(dirname, exist_ok=True)
-    partial = osp.join(dirname, f'.{basename}.partial')
+    partial = osp.join(dirname, f'.{basename}{"." + writer_tag if writer_tag else ""}.partial')
     try:
         with open(partial, 'wb') as f:
-            f.write(data)
+            yield f
             f.flush()
             os.fsync(f.fileno())
         os.replace(partial, filepath)
@@ -62,6 +70,17 @@ def atomic_write_bytes(data: bytes, filepath: Union[str, Path]) -> None:
             os.remove(partial)
         raise
     _fsync_dir(dirname)
+
+
+def atomic_write_bytes(data: bytes, filepath: Union[str, Path]) -> None:
+    """Write ``data`` to ``filepath`` so that a crash never leaves it truncated.
+
+    Args:
+        data (bytes): the complete new content.
+        filepath (str | Path): destination; its directory is created if needed.
+    """
+    with atomic_write_file(filepath) as f:
+        f.write(data)
 
 
 @register_backend('atomic_local')

@@ -19,6 +19,8 @@ from mmengine.config import Config
 from mmengine.dist import is_main_process
 from mmengine.logging import print_log
 
+from sar_mm.engine.atomic_local_backend import atomic_write_bytes, atomic_write_file
+from sar_mm.evaluation.results_json import finite_metrics
 from sar_mm.models.utils.sampling_config import SamplingConfig
 
 __all__ = ['run_cfg_sweep', 'plot_cfg_sweep']
@@ -60,7 +62,8 @@ def run_cfg_sweep(cfg: Config, scales: Sequence[float], run_test: Callable[[Conf
     if is_main_process():
         out_dir = Path(cfg.work_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
-        (out_dir / 'cfg_sweep.json').write_text(json.dumps(rows, indent=2) + '\n')
+        text = json.dumps([finite_metrics(row) for row in rows], indent=2, allow_nan=False)
+        atomic_write_bytes((text + '\n').encode(), out_dir / 'cfg_sweep.json')
         plot_cfg_sweep(rows, out_dir / 'cfg_sweep.png')
         print_log(f'cfg sweep: wrote {out_dir / "cfg_sweep.json"} and cfg_sweep.png',
                   logger='current')
@@ -98,5 +101,6 @@ def plot_cfg_sweep(rows: Sequence[dict], out_path: Union[str, Path]) -> str:
         ax.set_xticks(scales)
         ax.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(str(out_path))
+    with atomic_write_file(out_path) as f:
+        fig.savefig(f, format='png')
     return str(out_path)

@@ -6,6 +6,14 @@ needed. sar_mm never lets it: the weights come from a path in the config
 would have cached (``$TORCH_HOME/hub/checkpoints/<file>``), and a missing file
 fails with a message naming the file and where to put it.
 
+torch-fidelity reads the Inception and VGG-16 weights with
+``torch.load(weights_only=False)``, which can run code stored in the file.
+sar_mm first loads such a file itself with ``weights_only=True``
+(:func:`sar_mm.utils.checkpoint_io.load_checkpoint_file`): a file of tensors
+passes, anything else is refused unless trusted (``trust=True``, the tools'
+``--trust-checkpoint``, or a path given to ``trust_checkpoint_path``), and a
+file that is no checkpoint at all is named as such before any work starts.
+
 The default extractor ``inception-v3-compat`` is torch-fidelity's port of the
 TF1 Inception graph used by the OpenAI (ADM) evaluator (docs/method.md §6.2).
 """
@@ -14,9 +22,12 @@ from typing import Dict, Optional, Sequence
 
 import torch
 import torch.hub
-from torch_fidelity import FeatureExtractorBase, FeatureExtractorCLIP, FeatureExtractorDinoV2
+from torch_fidelity import (FeatureExtractorBase, FeatureExtractorCLIP, FeatureExtractorDinoV2,
+                            FeatureExtractorInceptionV3, FeatureExtractorVGG16)
 from torch_fidelity.registry import FEATURE_EXTRACTORS_REGISTRY
 from torch_fidelity.utils import create_feature_extractor
+
+from sar_mm.utils.checkpoint_io import CheckpointReadError, load_checkpoint_file
 
 __all__ = [
     'FeatureExtractorWeightsNotFoundError', 'WEIGHT_FILES', 'default_weights_path',
@@ -35,6 +46,8 @@ WEIGHT_FILES: Dict[str, tuple] = {
 # Built-in extractors whose weights live elsewhere (CLIP archives, torch.hub repos):
 # they need an explicit ``feature_extractor_weights_path``.
 _EXPLICIT_PATH_ONLY = (FeatureExtractorCLIP, FeatureExtractorDinoV2)
+# Built-in extractors whose weight file torch-fidelity unpickles (weights_only=False).
+_UNPICKLED_WEIGHTS = (FeatureExtractorInceptionV3, FeatureExtractorVGG16)
 
 
 class FeatureExtractorWeightsNotFoundError(FileNotFoundError):
@@ -53,23 +66,33 @@ def default_weights_path(feature_extractor: str) -> Optional[str]:
     return osp.join(torch.hub.get_dir(), 'checkpoints', WEIGHT_FILES[feature_extractor][0])
 
 
-def _missing_weights_message(feature_extractor: str, tried: str) -> str:
+def _missing_weights_message(feature_extractor: str, tried: str, flag: str) -> str:
     lines = [f'Weights of the feature extractor "{feature_extractor}" not found at {tried}.']
     if feature_extractor in WEIGHT_FILES:
         file_name, url = WEIGHT_FILES[feature_extractor]
         lines.append(
             f'It needs the file "{file_name}" (from {url}, fetched on a machine with internet '
-            'access; sar_mm never downloads at run time). Either pass its path as '
-            f'`feature_extractor_weights_path`, or put it at '
+            f'access; sar_mm never downloads at run time). Either pass its path as {flag}, '
+            'or put it at '
             f'{default_weights_path(feature_extractor)} (torch-fidelity\'s cache, '
             '$TORCH_HOME/hub/checkpoints/).')
     else:
-        lines.append('Pass the path of its weight file as `feature_extractor_weights_path`.')
+        lines.append(f'Pass the path of its weight file as {flag}.')
     return ' '.join(lines)
 
 
+def _check_tensors_only(path: str, flag: str, trust: bool) -> None:
+    """Load ``path`` as torch-fidelity will, but with ``weights_only=True`` unless trusted."""
+    try:
+        load_checkpoint_file(path, trust_checkpoint=trust, mmap=True)
+    except CheckpointReadError as error:
+        raise CheckpointReadError(f'feature-extractor weights ({flag}): {error}') from error
+
+
 def resolve_feature_extractor_weights(feature_extractor: str,
-                                      weights_path: Optional[str] = None) -> Optional[str]:
+                                      weights_path: Optional[str] = None,
+                                      flag: str = '`feature_extractor_weights_path`',
+                                      trust: bool = False) -> Optional[str]:
     """Find the local weight file of a torch-fidelity feature extractor.
 
     Rules, in order:
@@ -81,10 +104,16 @@ def resolve_feature_extractor_weights(feature_extractor: str,
     4. other registered (custom) extractors get ``None`` and load their own
        weights.
 
+    The weight file of Inception and VGG-16 must then hold only tensors, unless
+    trusted (see the module docstring).
+
     Args:
         feature_extractor: a name registered with
             ``torch_fidelity.register_feature_extractor``.
         weights_path: optional explicit path.
+        flag: how the user gives the path, for messages (a tool's option, or
+            the metric's ``feature_extractor_weights_path``).
+        trust: accept a weight file that pickles Python objects.
 
     Returns:
         The path to hand to torch-fidelity, or None (custom extractors only).
@@ -92,31 +121,33 @@ def resolve_feature_extractor_weights(feature_extractor: str,
     Raises:
         ValueError: the name is not registered.
         FeatureExtractorWeightsNotFoundError: no weight file where required.
+        CheckpointReadError: the file is not a checkpoint, is damaged, or holds
+            Python objects and is not trusted.
     """
     if feature_extractor not in FEATURE_EXTRACTORS_REGISTRY:
         raise ValueError(f'Feature extractor "{feature_extractor}" is not registered with '
                          f'torch-fidelity; registered: {sorted(FEATURE_EXTRACTORS_REGISTRY)}')
-    if weights_path is not None:
-        if not osp.isfile(weights_path):
+    resolved = weights_path if weights_path is not None else default_weights_path(
+        feature_extractor)
+    if resolved is None:
+        if issubclass(FEATURE_EXTRACTORS_REGISTRY[feature_extractor], _EXPLICIT_PATH_ONLY):
             raise FeatureExtractorWeightsNotFoundError(
-                _missing_weights_message(feature_extractor, weights_path))
-        return weights_path
-    cached = default_weights_path(feature_extractor)
-    if cached is not None:
-        if not osp.isfile(cached):
-            raise FeatureExtractorWeightsNotFoundError(
-                _missing_weights_message(feature_extractor, cached))
-        return cached
-    if issubclass(FEATURE_EXTRACTORS_REGISTRY[feature_extractor], _EXPLICIT_PATH_ONLY):
+                _missing_weights_message(feature_extractor, '(no path given)', flag))
+        return None
+    if not osp.isfile(resolved):
         raise FeatureExtractorWeightsNotFoundError(
-            _missing_weights_message(feature_extractor, '(no path given)'))
-    return None
+            _missing_weights_message(feature_extractor, resolved, flag))
+    if issubclass(FEATURE_EXTRACTORS_REGISTRY[feature_extractor], _UNPICKLED_WEIGHTS):
+        _check_tensors_only(resolved, flag, trust)
+    return resolved
 
 
 def build_feature_extractor(feature_extractor: str,
                             feature_layers: Sequence[str],
                             weights_path: Optional[str] = None,
-                            device: str = 'cpu') -> FeatureExtractorBase:
+                            device: str = 'cpu',
+                            flag: str = '`feature_extractor_weights_path`',
+                            trust: bool = False) -> FeatureExtractorBase:
     """Build a torch-fidelity feature extractor from local weights only.
 
     Args:
@@ -126,13 +157,14 @@ def build_feature_extractor(feature_extractor: str,
         weights_path: optional explicit weight file (see
             :func:`resolve_feature_extractor_weights`).
         device: where the extractor runs.
+        flag, trust: see :func:`resolve_feature_extractor_weights`.
 
     Returns:
         The extractor in eval mode without gradients. Called on uint8 images
         (B, 3, H, W) it returns one (B, D_layer) float tensor per layer, in the
         order of ``feature_layers``.
     """
-    resolved = resolve_feature_extractor_weights(feature_extractor, weights_path)
+    resolved = resolve_feature_extractor_weights(feature_extractor, weights_path, flag, trust)
     extractor = create_feature_extractor(
         feature_extractor,
         list(feature_layers),

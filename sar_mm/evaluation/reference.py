@@ -13,23 +13,78 @@ A reference is one of:
 
 FID needs statistics (from the file, else from the reference images);
 precision/recall needs reference images.
+
+A reference that cannot be trusted is refused or flagged: a missing file is
+named with what it is and where it comes from, an unreadable ``.npz`` (empty,
+truncated) with its path, statistics holding NaN or inf are an error, and
+statistics of fewer images than feature dimensions (a singular covariance, so
+FID is not comparable) are a warning.
 """
+import json
+import logging
 import os.path as osp
-from typing import Dict, Optional
+import zipfile
+from typing import Any, Dict, Optional
 
 import numpy as np
 import torch
+from mmengine.logging import print_log
 from PIL import Image
 from torch.utils.data import Dataset
 from torch_fidelity.datasets import ImagesPathDataset
 from torch_fidelity.utils import glob_samples_paths
 
+from sar_mm.engine.atomic_local_backend import atomic_write_file
+
 __all__ = [
-    'NpzImageDataset', 'center_crop_arr', 'reference_has_images', 'reference_dataset',
-    'load_reference_statistics', 'save_reference_statistics'
+    'ReferenceFileError', 'NpzImageDataset', 'center_crop_arr', 'reference_has_images',
+    'reference_dataset', 'load_reference_statistics', 'save_reference_statistics',
+    'missing_reference_message', 'open_npz', 'warn_few_images'
 ]
 
 IMAGE_EXTENSIONS = 'png,jpg,jpeg'
+ADM_REFERENCE_BATCH = 'VIRTUAL_imagenet256_labeled.npz'
+
+
+class ReferenceFileError(ValueError):
+    """A reference (or sample) ``.npz`` that cannot be read or holds unusable numbers."""
+
+
+def missing_reference_message(path: str, flag: str) -> str:
+    """What a missing reference ``path`` (given by ``flag``) is and where it comes from."""
+    return (f'{flag} {path} not found: the reference is a folder of real images, an ADM reference '
+            f'batch (e.g. {ADM_REFERENCE_BATCH}, from the ADM evaluation suite of '
+            'openai/guided-diffusion, evaluations/README.md) or FID statistics written by '
+            'tools/analysis_tools/make_fid_ref_stats.py; fetch or make it, or fix the path')
+
+
+def open_npz(path: str) -> Any:
+    """``np.load(path)`` of an ``.npz``, with a damaged file named.
+
+    Raises:
+        FileNotFoundError: no such file.
+        ReferenceFileError: empty, truncated or not a NumPy ``.npz`` archive.
+    """
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'{path} not found')
+    try:
+        data = np.load(path)
+        if not isinstance(data, np.lib.npyio.NpzFile):
+            raise ValueError(f'a single {type(data).__name__}, not an archive of arrays')
+        return data
+    except (ValueError, EOFError, OSError, zipfile.BadZipFile) as error:
+        raise ReferenceFileError(f'{path} is not a readable .npz (empty, truncated or not a NumPy '
+                                 f'archive: {" ".join(str(error).split()) or type(error).__name__})'
+                                 '; write or fetch it again') from error
+
+
+def warn_few_images(path: str, num_images: int, dimension: int, what: str) -> None:
+    """Warn that ``num_images`` < ``dimension`` features make a singular covariance."""
+    if num_images < dimension:
+        print_log(f'{what} {path} come from {num_images} images, fewer than the {dimension} '
+                  'feature dimensions: the covariance is singular and the FID is not comparable '
+                  'with published numbers (those use 10k-50k images)', logger='current',
+                  level=logging.WARNING)
 
 
 class NpzImageDataset(Dataset):
@@ -41,12 +96,12 @@ class NpzImageDataset(Dataset):
 
     def __init__(self, path: str) -> None:
         self.path = path
-        with np.load(path) as data:
+        with open_npz(path) as data:
             if 'arr_0' not in data.files:
-                raise KeyError(f'{path} has no "arr_0" image array (keys: {data.files})')
+                raise ReferenceFileError(f'{path} has no "arr_0" image array (keys: {data.files})')
             self.images = np.asarray(data['arr_0'])
         if self.images.dtype != np.uint8 or self.images.ndim != 4 or self.images.shape[-1] != 3:
-            raise ValueError(f'{path}: "arr_0" must be uint8 (N, H, W, 3), got '
+            raise ReferenceFileError(f'{path}: "arr_0" must be uint8 (N, H, W, 3), got '
                              f'{self.images.dtype} {self.images.shape}')
 
     def __len__(self) -> int:
@@ -83,7 +138,7 @@ def center_crop_arr(pil_image: Image.Image, image_size: int) -> np.ndarray:
 
 
 def _npz_keys(path: str) -> list:
-    with np.load(path) as data:
+    with open_npz(path) as data:
         return list(data.files)
 
 
@@ -129,24 +184,33 @@ def load_reference_statistics(path: str, feature_extractor: str,
         dict(mu=float64 (D,), sigma=float64 (D, D)) or None.
 
     Raises:
-        ValueError: the file was made with another extractor or layer, or the
-            shapes are inconsistent.
+        ReferenceFileError: the file cannot be read, was made with another
+            extractor or layer, its shapes are inconsistent, or it holds NaN or
+            inf.
     """
     if osp.isdir(path):
         return None
-    with np.load(path) as data:
+    with open_npz(path) as data:
         if 'mu' not in data.files:
             return None
         for key, expected in (('feature_extractor', feature_extractor),
                               ('feature_layer', feature_layer)):
             if key in data.files and str(data[key]) != expected:
-                raise ValueError(f'{path} holds statistics of {key}="{data[key]}", but the metric '
-                                 f'uses "{expected}"')
+                raise ReferenceFileError(f'{path} holds statistics of {key}="{data[key]}", but '
+                                         f'the metric uses "{expected}"')
         mu = np.asarray(data['mu'], dtype=np.float64)
         sigma = np.asarray(data['sigma'], dtype=np.float64)
+        num_images = int(data['num_images']) if 'num_images' in data.files else None
     if mu.ndim != 1 or sigma.shape != (mu.shape[0], mu.shape[0]):
-        raise ValueError(f'{path}: "mu" must be (D,) and "sigma" (D, D), got {mu.shape} and '
-                         f'{sigma.shape}')
+        raise ReferenceFileError(f'{path}: "mu" must be (D,) and "sigma" (D, D), got {mu.shape} '
+                                 f'and {sigma.shape}')
+    bad = [name for name, value in (('mu', mu), ('sigma', sigma)) if not np.isfinite(value).all()]
+    if bad:
+        raise ReferenceFileError(f'{path} holds NaN or inf in {" and ".join(bad)}: the FID '
+                                 'statistics are unusable; make them again with '
+                                 'tools/analysis_tools/make_fid_ref_stats.py')
+    if num_images is not None:
+        warn_few_images(path, num_images, mu.shape[0], 'reference statistics')
     return dict(mu=mu, sigma=sigma)
 
 
@@ -156,8 +220,9 @@ def save_reference_statistics(path: str,
                               feature_extractor: str,
                               feature_layer: str,
                               num_images: int,
-                              images: Optional[np.ndarray] = None) -> None:
-    """Write FID statistics in the format :func:`load_reference_statistics` reads.
+                              images: Optional[np.ndarray] = None,
+                              provenance: Optional[Dict[str, Any]] = None) -> None:
+    """Write FID statistics in the format :func:`load_reference_statistics` reads, atomically.
 
     Args:
         mu: (D,) feature mean. sigma: (D, D) feature covariance.
@@ -165,7 +230,15 @@ def save_reference_statistics(path: str,
         num_images: how many images the statistics summarise.
         images: optional uint8 (N, H, W, 3) images stored as ``arr_0`` (the ADM
             reference-batch layout), which precision/recall needs.
+        provenance: what made the file (:mod:`sar_mm.evaluation.provenance`),
+            stored as the JSON string ``provenance``.
+
+    Raises:
+        ReferenceFileError: ``mu`` or ``sigma`` hold NaN or inf.
     """
+    if not (np.isfinite(mu).all() and np.isfinite(sigma).all()):
+        raise ReferenceFileError(f'the statistics for {path} hold NaN or inf (features of '
+                                 'broken images or weights?); nothing was written')
     arrays = dict(
         mu=mu,
         sigma=sigma,
@@ -174,4 +247,7 @@ def save_reference_statistics(path: str,
         num_images=np.array(num_images))
     if images is not None:
         arrays['arr_0'] = images
-    np.savez(path, **arrays)
+    if provenance is not None:
+        arrays['provenance'] = np.array(json.dumps(provenance))
+    with atomic_write_file(path) as f:
+        np.savez(f, **arrays)

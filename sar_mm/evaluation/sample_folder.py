@@ -7,20 +7,30 @@ into ``arr_0`` uint8 (N, H, W, 3) ordered by ``sample_idx``, the input format of
 the OpenAI (ADM) evaluator. Files are written atomically (temporary name, then
 rename), so an interrupted run never leaves a truncated PNG that a resumed run
 would take for finished.
+
+A folder records what made its samples in ``sar_mm_samples.json``
+(:mod:`sar_mm.evaluation.provenance`): :func:`prepare_sample_folder` lets a
+rerun resume only with the same checkpoint and settings.
 """
+import json
 import os
 import os.path as osp
 import re
-from typing import List, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
+from sar_mm.engine.atomic_local_backend import atomic_write_bytes, atomic_write_file
+from sar_mm.utils.output_paths import check_output_path
+from .provenance import (SAMPLE_FOLDER_RECORD, OutputConflictError, provenance_differences,
+                         read_recorded_provenance)
+
 __all__ = [
     'SampleFolderDataset', 'sample_image_path', 'list_sample_indices', 'write_sample_image',
-    'pack_sample_folder'
+    'pack_sample_folder', 'prepare_sample_folder'
 ]
 
 _SAMPLE_NAME = re.compile(r'^(\d+)\.png$')
@@ -39,6 +49,45 @@ def list_sample_indices(root: str) -> List[int]:
     return sorted(int(match.group(1)) for match in found if match)
 
 
+def prepare_sample_folder(root: str, provenance: Dict[str, Any], overwrite: bool = False) -> None:
+    """Check that ``root`` may take samples of ``provenance``, then record it there.
+
+    A new or empty folder, or one whose record matches (same checkpoint digest
+    and settings: a resumed run), is accepted. With ``overwrite`` the folder's
+    samples and record are deleted first.
+
+    Raises:
+        NotADirectoryError, PermissionError: ``root`` is a file, or cannot be
+            written.
+        OutputConflictError: the folder holds samples of other settings, or
+            samples without a record; the message names the differences, a new
+            folder and ``--overwrite``.
+    """
+    if osp.exists(root) and not osp.isdir(root):
+        raise NotADirectoryError(f'--save-dir {root} is a file, not a folder; give a folder path')
+    record_path = osp.join(root, SAMPLE_FOLDER_RECORD)
+    check_output_path(record_path, '--save-dir')
+    if overwrite:
+        for sample_idx in list_sample_indices(root):
+            os.remove(sample_image_path(root, sample_idx))
+        if osp.exists(record_path):
+            os.remove(record_path)
+    recorded = read_recorded_provenance(record_path) if osp.exists(record_path) else None
+    num_samples = len(list_sample_indices(root))
+    if recorded is None and num_samples:
+        raise OutputConflictError(
+            f'--save-dir {root} holds {num_samples} samples without a record of their settings '
+            f'({SAMPLE_FOLDER_RECORD}); give a new folder, or pass --overwrite to delete them')
+    if recorded is not None:
+        differences = provenance_differences(recorded, provenance)
+        if differences:
+            raise OutputConflictError(
+                f'--save-dir {root} holds {num_samples} samples of other settings '
+                f'({"; ".join(differences)}); give a new folder, or pass --overwrite to delete '
+                'them')
+    atomic_write_bytes(json.dumps(provenance, indent=1).encode(), record_path)
+
+
 def write_sample_image(root: str, sample_idx: int, image: torch.Tensor) -> bool:
     """Write one sample unless its PNG exists already.
 
@@ -55,11 +104,10 @@ def write_sample_image(root: str, sample_idx: int, image: torch.Tensor) -> bool:
     path = sample_image_path(root, sample_idx)
     if osp.exists(path):
         return False
-    os.makedirs(root, exist_ok=True)
-    tmp_path = f'{path}.{os.getpid()}.tmp'
-    # (3, H, W) -> (H, W, 3)
-    Image.fromarray(image.permute(1, 2, 0).cpu().numpy()).save(tmp_path, format='PNG')
-    os.replace(tmp_path, path)
+    # ranks may write the same padded index at once: each writes its own partial file
+    with atomic_write_file(path, writer_tag=str(os.getpid())) as f:
+        # (3, H, W) -> (H, W, 3)
+        Image.fromarray(image.permute(1, 2, 0).cpu().numpy()).save(f, format='PNG')
     return True
 
 
@@ -93,8 +141,9 @@ class SampleFolderDataset(Dataset):
         return dict(fake_img=torch.from_numpy(array.copy()).permute(2, 0, 1), sample_idx=sample_idx)
 
 
-def pack_sample_folder(root: str, out_path: str, indices: Sequence[int]) -> tuple:
-    """Pack PNGs into an ADM-evaluator ``.npz`` (``arr_0``), ordered by index.
+def pack_sample_folder(root: str, out_path: str, indices: Sequence[int],
+                       provenance: Optional[Dict[str, Any]] = None) -> tuple:
+    """Pack PNGs into an ADM-evaluator ``.npz`` (``arr_0``), ordered by index, atomically.
 
     The whole array is held in memory (50k x 256 x 256 x 3 is 9.8 GB).
 
@@ -102,6 +151,8 @@ def pack_sample_folder(root: str, out_path: str, indices: Sequence[int]) -> tupl
         root: the sample folder.
         out_path: the ``.npz`` to write.
         indices: the ``sample_idx`` values, packed in ascending order.
+        provenance: what made the samples, stored as the JSON string
+            ``provenance`` (see :mod:`sar_mm.evaluation.provenance`).
 
     Returns:
         The shape of ``arr_0``: (N, H, W, 3).
@@ -111,7 +162,7 @@ def pack_sample_folder(root: str, out_path: str, indices: Sequence[int]) -> tupl
     arr = np.empty((len(dataset), first.shape[1], first.shape[2], 3), dtype=np.uint8)
     for i in range(len(dataset)):
         arr[i] = dataset[i]['fake_img'].permute(1, 2, 0).numpy()  # (3, H, W) -> (H, W, 3)
-    out_dir = osp.dirname(osp.abspath(out_path))
-    os.makedirs(out_dir, exist_ok=True)
-    np.savez(out_path, arr_0=arr)
+    with atomic_write_file(out_path) as f:
+        extra = {} if provenance is None else dict(provenance=np.array(json.dumps(provenance)))
+        np.savez(f, arr_0=arr, **extra)
     return arr.shape

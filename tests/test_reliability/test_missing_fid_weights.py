@@ -53,7 +53,9 @@ test_evaluator = dict(type='TorchFidelityMetric', fid=True, isc=False, prc=False
 """)
     tool = load_script(REPO / 'tools' / 'test.py', 'sar_mm_test_tool')
     save_dir = tmp_path / 'samples'
+    checkpoint = tmp_path / 'never_loaded.pth'
+    checkpoint.write_bytes(b'never loaded: the weights fail first')  # it must exist
     with pytest.raises(FeatureExtractorWeightsNotFoundError, match='missing.pth'):
-        tool.main([str(config), str(tmp_path / 'never_loaded.pth'), '--work-dir',
-                   str(tmp_path / 'work'), '--save-dir', str(save_dir)])
+        tool.main([str(config), str(checkpoint), '--work-dir', str(tmp_path / 'work'),
+                   '--save-dir', str(save_dir), '--debug'])
     assert not save_dir.exists()  # not one sample was drawn

@@ -23,9 +23,11 @@ def test_two_processes_write_the_same_set_once(setup, tmp_path):
     run_test_tool_torchrun(setup, tmp_path / 'wd2', '--save-dir', str(tmp_path / 'two'), '--out',
                            str(tmp_path / 'two.json'))
     names = sorted(p.name for p in (tmp_path / 'two').iterdir())
-    assert names == [f'{i:06d}.png' for i in range(num)]  # exactly N files, no leftovers
+    # exactly N files and the folder's record, no leftovers
+    assert names == [f'{i:06d}.png' for i in range(num)] + ['sar_mm_samples.json']
+    names = names[:-1]
     for name in names:
         assert np.array_equal(read_png(tmp_path / 'two' / name), read_png(tmp_path / 'one' / name))
     # rank 0 scored the 9 samples of both ranks from the folder
-    two = json.loads((tmp_path / 'two.json').read_text())
+    two = json.loads((tmp_path / 'two.json').read_text())['metrics']
     assert two == pytest.approx(single, abs=1e-6)

@@ -20,6 +20,6 @@ def setup(tmp_path_factory):
 def test_two_process_streaming_metrics_equal_one_process(setup, tmp_path):
     single = run_test_tool(setup, tmp_path / 'wd1')
     run_test_tool_torchrun(setup, tmp_path / 'wd2', '--out', str(tmp_path / 'two.json'))
-    two = json.loads((tmp_path / 'two.json').read_text())
+    two = json.loads((tmp_path / 'two.json').read_text())['metrics']
     assert set(two) == set(single)
     assert two == pytest.approx(single, abs=1e-6)

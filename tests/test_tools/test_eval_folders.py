@@ -43,7 +43,7 @@ def test_eval_folders_writes_torch_fidelity_names(folders, tmp_path):
     returned = load_tool('eval_folders').main([
         str(root / 'real'), str(root / 'fake'), '--feature-extractor', register_tiny_extractor(),
         '--isc-splits', '2', '--device', 'cpu', '--out', str(out)])
-    written = json.loads(out.read_text())
+    written = json.loads(out.read_text())['metrics']
     assert written == pytest.approx(returned)
     assert set(written) == {'frechet_inception_distance', 'inception_score_mean',
                             'inception_score_std', 'precision', 'recall', 'f_score'}
@@ -60,7 +60,8 @@ def test_eval_folders_subset_and_missing_weights(folders, tmp_path):
     assert set(only_isc) == {'inception_score_mean', 'inception_score_std'}
     missing = tmp_path / 'absent' / 'weights.pth'
     with pytest.raises(FeatureExtractorWeightsNotFoundError, match='absent'):
-        tool.main([str(root / 'real'), str(root / 'fake'), '--feature-weights', str(missing)])
+        tool.main([str(root / 'real'), str(root / 'fake'), '--feature-weights', str(missing),
+                   '--debug'])
 
 
 def test_center_crop_arr_hand_cases():

@@ -1,5 +1,6 @@
 """FlexVAR/SAR -> sar_mm conversion: release layouts, corrupted inputs and the CLI."""
 import json
+import os
 import sys
 import types
 from pathlib import Path
@@ -192,3 +193,27 @@ def test_cli_end_to_end_on_the_small_fixture(tmp_path, reference_dir, flexvar_sm
     # the same weights as the session fixture, which the parity tests use
     for key, value in flexvar_small['backbone'].state_dict().items():
         assert torch.equal(model.backbone.state_dict()[key], value)
+
+
+def test_cli_interrupted_write_keeps_the_previous_output(tmp_path, reference_dir, monkeypatch):
+    """A conversion killed while writing leaves the file that was there, not a truncated one."""
+    var = torch.load(reference_dir / 'flexvar_small.pt', map_location='cpu', weights_only=True)
+    vae = torch.load(reference_dir / 'flexvae_small.pt', map_location='cpu', weights_only=True)
+    transformer_path, tokenizer_path = tmp_path / 'FlexVARd2.pth', tmp_path / 'FlexVAE.pth'
+    torch.save(var['state_dict'], transformer_path)
+    torch.save(dict(model=vae['state_dict']), tokenizer_path)
+    out_path = tmp_path / 'converted.pth'
+    out_path.write_bytes(b'the converted file of an earlier run')
+
+    def interrupted_save(obj, f, *args, **kwargs):
+        if isinstance(f, (str, os.PathLike)):  # a write into the destination itself
+            f = open(f, 'wb')
+        f.write(b'PK\x03\x04 the first bytes')
+        f.flush()
+        raise KeyboardInterrupt  # as a kill in the middle of the write
+
+    monkeypatch.setattr(torch, 'save', interrupted_save)
+    with pytest.raises(KeyboardInterrupt):
+        load_cli().main([str(transformer_path), str(tokenizer_path), str(out_path)])
+    assert out_path.read_bytes() == b'the converted file of an earlier run'
+    assert not list(tmp_path.glob('.*.partial'))

@@ -39,4 +39,4 @@ def test_npz_batch_gives_the_statistics_of_its_images(reference, tmp_path: Path)
 
 def test_npz_batch_is_not_cropped_again(reference, tmp_path: Path):
     with pytest.raises(ValueError, match='--size 0'):
-        run_tool(str(reference['npz']), str(tmp_path / 'c.npz'), '--size', '8')
+        run_tool(str(reference['npz']), str(tmp_path / 'c.npz'), '--size', '8', '--debug')

@@ -4,6 +4,7 @@ Usage:
     python tools/analysis_tools/eval_folders.py REAL FAKE [--metrics fid isc prc]
         [--feature-weights PATH] [--feature-extractor NAME] [--out metrics.json]
         [--batch-size 64] [--isc-splits 10] [--prc-neighborhood 3] [--device cpu|cuda]
+        [--trust-checkpoint] [--overwrite] [--debug]
 
 A thin, offline front end of ``torch_fidelity.calculate_metrics`` (FAKE is its
 ``input1``, REAL its ``input2``). The JSON uses torch-fidelity's names:
@@ -11,11 +12,18 @@ A thin, offline front end of ``torch_fidelity.calculate_metrics`` (FAKE is its
 ``inception_score_std``, ``precision``, ``recall``, ``f_score``. All metrics
 use the one ``--feature-extractor`` (Inception by default, also for
 precision/recall, as in ``TorchFidelityMetric``); its weights come from
-``--feature-weights`` or torch-fidelity's cache, never from the internet.
+``--feature-weights`` or torch-fidelity's cache, never from the internet, and
+must hold only tensors unless ``--trust-checkpoint`` is given (torch-fidelity
+unpickles them).
+
+``--out`` is written atomically as ``{"metrics": ..., "provenance": ...}``
+(``sar_mm.evaluation.provenance``: folders, options, the weights' digest); an
+existing file of other settings is replaced only with ``--overwrite``. A NaN
+metric is written as ``null``. User errors print one line (``--debug``: the
+traceback).
 """
 import argparse
 import json
-import os
 import os.path as osp
 from typing import List, Optional
 
@@ -23,6 +31,9 @@ import torch
 import torch_fidelity
 
 from sar_mm.evaluation import resolve_feature_extractor_weights
+from sar_mm.evaluation.provenance import check_output_file, file_sha256, make_provenance
+from sar_mm.evaluation.results_json import finite_metrics, write_results_json
+from sar_mm.utils.cli_errors import add_debug_flag, report_user_errors
 
 METRIC_FLAGS = ('fid', 'isc', 'prc')
 
@@ -40,16 +51,37 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     parser.add_argument('--isc-splits', type=int, default=10)
     parser.add_argument('--prc-neighborhood', type=int, default=3)
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
+    parser.add_argument('--trust-checkpoint', action='store_true',
+                        help='let torch-fidelity unpickle --feature-weights although it holds '
+                        'Python objects besides tensors; trusted files only')
+    parser.add_argument('--overwrite', action='store_true',
+                        help='replace an --out file written with other settings')
+    add_debug_flag(parser)
     return parser.parse_args(argv)
 
 
 def main(argv: Optional[List[str]] = None) -> dict:
-    """Run the tool; returns the metrics dict."""
+    """Run the tool; returns the metrics dict. A user error exits with one line."""
     args = parse_args(argv)
-    for folder in (args.real, args.fake):
+    with report_user_errors(args.debug):
+        return evaluate(args)
+
+
+def evaluate(args: argparse.Namespace) -> dict:
+    """Score ``args.fake`` against ``args.real``; every input is checked before any work."""
+    for name, folder in (('REAL', args.real), ('FAKE', args.fake)):
         if not osp.isdir(folder):
-            raise NotADirectoryError(f'{folder} is not a folder')
-    weights = resolve_feature_extractor_weights(args.feature_extractor, args.feature_weights)
+            raise NotADirectoryError(f'{name} {folder} is not a folder of images')
+    weights = resolve_feature_extractor_weights(args.feature_extractor, args.feature_weights,
+                                                '--feature-weights', args.trust_checkpoint)
+    provenance = make_provenance(
+        'tools/analysis_tools/eval_folders.py',
+        dict(real=osp.abspath(args.real), fake=osp.abspath(args.fake), metrics=args.metrics,
+             feature_extractor=args.feature_extractor,
+             feature_weights_sha256=None if weights is None else file_sha256(weights),
+             isc_splits=args.isc_splits, prc_neighborhood=args.prc_neighborhood))
+    if args.out:
+        check_output_file(args.out, provenance, args.overwrite, '--out')
     metrics = torch_fidelity.calculate_metrics(
         input1=args.fake,
         input2=args.real,
@@ -62,12 +94,9 @@ def main(argv: Optional[List[str]] = None) -> dict:
         cache=False,
         verbose=True,
         **{flag: flag in args.metrics for flag in METRIC_FLAGS})
-    text = json.dumps(metrics, indent=2)
-    print(text)
+    print(json.dumps(finite_metrics(metrics), indent=2))
     if args.out:
-        os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-        with open(args.out, 'w', encoding='utf-8') as f:
-            f.write(text + '\n')
+        write_results_json(args.out, metrics, provenance)
     return metrics
 
 

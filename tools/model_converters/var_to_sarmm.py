@@ -20,11 +20,12 @@ from pathlib import Path
 import torch
 from mmengine.logging import print_log
 
+from sar_mm.engine.atomic_local_backend import atomic_write_file
 from sar_mm.models.converters.var import convert_var_checkpoints
 from sar_mm.models.utils.scale_layout import CANONICAL_PATCH_NUMS
-from sar_mm.utils import ConversionError
-from sar_mm.utils.checkpoint_io import (CheckpointMismatchError, CheckpointReadError,
-                                        read_state_dict)
+from sar_mm.utils.checkpoint_io import read_state_dict
+from sar_mm.utils.cli_errors import USER_ERRORS
+from sar_mm.utils.output_paths import check_not_an_input, check_output_path
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -42,18 +43,19 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> int:
     args = parse_args(argv)
     try:
+        check_output_path(args.out, 'out')
+        check_not_an_input(args.out, [args.var_ckpt, args.vqvae_ckpt], 'out')
         ckpt = convert_var_checkpoints(
             read_state_dict(args.var_ckpt, args.trust_checkpoint),
             read_state_dict(args.vqvae_ckpt, args.trust_checkpoint),
             patch_nums=args.patch_nums,
             sources=(Path(args.var_ckpt).name, Path(args.vqvae_ckpt).name))
-    except (FileNotFoundError, CheckpointReadError, CheckpointMismatchError,
-            ConversionError) as err:
-        print_log(f'conversion failed: {err}', logger='current', level=40)
+    except USER_ERRORS as err:
+        print(f'error: conversion failed: {err}', file=sys.stderr)
         return 1
     out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(ckpt, out)
+    with atomic_write_file(out) as f:  # a killed write leaves the previous file, not a part
+        torch.save(ckpt, f)
     meta = ckpt['meta']
     print_log(f"converted {len(ckpt['state_dict'])} tensors "
               f"(dropped {meta['dropped_keys']}) -> {out}; "

@@ -24,7 +24,8 @@ from torch_fidelity.utils import get_featuresdict_from_dataset, resolve_feature_
 
 from sar_mm.registry import METRICS
 from ..feature_extractor import build_feature_extractor, resolve_feature_extractor_weights
-from ..reference import load_reference_statistics, reference_dataset, reference_has_images
+from ..reference import (load_reference_statistics, missing_reference_message, reference_dataset,
+                         reference_has_images, warn_few_images)
 
 __all__ = ['TorchFidelityMetric']
 
@@ -68,7 +69,11 @@ class TorchFidelityMetric(BaseMetric):
         feature_extractor_weights_path: local weight file; None falls back to
             torch-fidelity's cache file. Nothing is downloaded; a missing file
             raises :class:`FeatureExtractorWeightsNotFoundError` here, before
-            any sampling.
+            any sampling, and so does a file that is no checkpoint or holds
+            Python objects besides tensors (unless trusted).
+        trust_feature_extractor_weights: let torch-fidelity unpickle a weight
+            file that holds Python objects (``tools/test.py --trust-checkpoint
+            PATH`` trusts a path instead).
         device: where features are extracted; None picks ``cuda`` when
             available.
         batch_size: batch size for extracting reference features.
@@ -91,6 +96,7 @@ class TorchFidelityMetric(BaseMetric):
                  feature_layer_isc: Optional[str] = None,
                  feature_layer_prc: Optional[str] = None,
                  feature_extractor_weights_path: Optional[str] = None,
+                 trust_feature_extractor_weights: bool = False,
                  device: Optional[str] = None,
                  batch_size: int = 64,
                  isc_splits: int = 10,
@@ -108,16 +114,19 @@ class TorchFidelityMetric(BaseMetric):
             if reference is None:
                 raise ValueError('"fid" and "prc" need a `reference` (image folder or .npz)')
             if not osp.exists(reference):
-                raise FileNotFoundError(f'Reference {reference} does not exist')
+                raise FileNotFoundError(
+                    missing_reference_message(reference, 'test_evaluator.reference'))
             if 'prc' in metrics and not reference_has_images(reference):
                 raise ValueError(f'"prc" needs reference images; {reference} holds statistics only '
                                  '(give an image folder or an .npz with "arr_0")')
         self.metrics = metrics
         self.reference = reference
         self.feature_extractor_name = feature_extractor
-        # Resolved now so that a missing weight file fails before any sampling.
-        self.weights_path = resolve_feature_extractor_weights(feature_extractor,
-                                                              feature_extractor_weights_path)
+        self.trust_weights = trust_feature_extractor_weights
+        # Resolved now so that a missing or untrusted weight file fails before any sampling.
+        self.weights_path = resolve_feature_extractor_weights(
+            feature_extractor, feature_extractor_weights_path,
+            'test_evaluator.feature_extractor_weights_path', trust_feature_extractor_weights)
         layer_options = dict(
             feature_extractor=feature_extractor,
             feature_layer_fid=feature_layer_fid,
@@ -138,6 +147,9 @@ class TorchFidelityMetric(BaseMetric):
         self._reference_features: Optional[Dict[str, torch.Tensor]] = None
         self._reference_fid_stats: Optional[Dict[str, np.ndarray]] = None
         self._expected_num_samples: Optional[int] = None
+        if 'fid' in metrics:  # read now: unusable statistics fail before any sampling
+            self._reference_fid_stats = load_reference_statistics(
+                reference, feature_extractor, self.feature_layer['fid'])
 
     @property
     def extractor(self) -> FeatureExtractorBase:
@@ -145,7 +157,7 @@ class TorchFidelityMetric(BaseMetric):
         if self._extractor is None:
             self._extractor = build_feature_extractor(self.feature_extractor_name,
                                                       self.feature_layers, self.weights_path,
-                                                      self.device)
+                                                      self.device, trust=self.trust_weights)
         return self._extractor
 
     @torch.no_grad()
@@ -225,7 +237,9 @@ class TorchFidelityMetric(BaseMetric):
         """
         out: Dict[str, float] = {}
         if 'fid' in self.metrics:
-            fake_stats = fid_features_to_statistics(features[self.feature_layer['fid']])
+            fake_features = features[self.feature_layer['fid']]  # (N, D)
+            warn_few_images('the generated samples', *fake_features.shape, 'FID statistics of')
+            fake_stats = fid_features_to_statistics(fake_features)
             fake_stats = {k: np.asarray(v, dtype=np.float64) for k, v in fake_stats.items()}
             real_stats = self.reference_fid_statistics()
             if real_stats['mu'].shape != fake_stats['mu'].shape:
