@@ -24,6 +24,9 @@ default_hooks = dict(
     nonfinite=dict(type='NonFiniteLossHook', policy='stop'),
     # load_from / resume checkpoints must fit the model (MMEngine loads non-strictly)
     strict_checkpoint=dict(type='StrictCheckpointHook'),
+    # a resumed run follows the config's lr schedule (e.g. more epochs, a later end), replayed
+    # to the checkpoint's iteration, instead of the schedule stored in the checkpoint
+    schedule_from_config=dict(type='ScheduleFromConfigHook'),
 )
 
 env_cfg = dict(
