@@ -27,6 +27,8 @@ default_hooks = dict(
     # a resumed run follows the config's lr schedule (e.g. more epochs, a later end), replayed
     # to the checkpoint's iteration, instead of the schedule stored in the checkpoint
     schedule_from_config=dict(type='ScheduleFromConfigHook'),
+    # a LatentDataset's file must come from the model's tokenizer (its recorded digest)
+    latent_tokenizer=dict(type='LatentTokenizerHook'),
 )
 
 env_cfg = dict(

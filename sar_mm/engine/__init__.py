@@ -3,7 +3,8 @@ from, batch split and distributed start-up."""
 from .atomic_local_backend import AtomicLocalBackend, atomic_write_bytes
 from .batch_plan import (BatchPlan, apply_batch_plan, launch_line, launch_summary,
                          plan_train_batch)
-from .hooks import NonFiniteLossHook, RNGStateHook, ScheduleFromConfigHook, StrictCheckpointHook
+from .hooks import (LatentTokenizerHook, NonFiniteLossHook, RNGStateHook, ScheduleFromConfigHook,
+                    StrictCheckpointHook)
 from .loops import MidEpochResumableTrainLoop
 from .optim_wrappers import (OFFICIAL_NO_DECAY_KEYS, NoDecayOptimWrapperConstructor,
                              SkipNonFiniteAmpOptimWrapper, SkipNonFiniteOptimWrapper,
@@ -16,5 +17,6 @@ __all__ = ['SkipNonFiniteAmpOptimWrapper', 'NoDecayOptimWrapperConstructor',
            'OFFICIAL_NO_DECAY_KEYS', 'split_no_decay', 'RNGStateHook', 'setup_distributed',
            'MidEpochResumableTrainLoop', 'AtomicLocalBackend', 'atomic_write_bytes',
            'find_resumable_checkpoint', 'SkipNonFiniteOptimWrapper',
-           'NonFiniteLossHook', 'StrictCheckpointHook', 'ScheduleFromConfigHook', 'BatchPlan',
+           'NonFiniteLossHook', 'StrictCheckpointHook', 'ScheduleFromConfigHook',
+           'LatentTokenizerHook', 'BatchPlan',
            'apply_batch_plan', 'launch_line', 'launch_summary', 'plan_train_batch', 'Lin0LR', 'lin0_lr_factor']

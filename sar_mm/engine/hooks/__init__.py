@@ -1,4 +1,5 @@
 """Hooks."""
+from .latent_tokenizer_hook import LatentTokenizerHook
 from .nonfinite_loss_hook import NonFiniteLossHook
 from .rng_state_hook import RNGStateHook
 from .sample_grid_hook import SampleGridHook
@@ -6,4 +7,4 @@ from .schedule_from_config_hook import ScheduleFromConfigHook
 from .strict_checkpoint_hook import StrictCheckpointHook
 
 __all__ = ['RNGStateHook', 'SampleGridHook', 'NonFiniteLossHook', 'StrictCheckpointHook',
-           'ScheduleFromConfigHook']
+           'ScheduleFromConfigHook', 'LatentTokenizerHook']
