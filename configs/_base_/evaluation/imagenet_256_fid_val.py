@@ -14,9 +14,9 @@
 #           data/imagenet/VIRTUAL_imagenet256_labeled.npz data/fid_stats/adm_in256_stats.npz \
 #           --feature-weights checkpoints/weights-inception-2015-12-05-6726825d.pth
 #   checkpoints/weights-inception-2015-12-05-6726825d.pth   (Inception weights)
-# Training without in-training evaluation:
+# Training without in-training evaluation (the sample grids below included):
 #   --cfg-options val_dataloader=None val_evaluator=None val_cfg=None
-#                 default_hooks.checkpoint.save_best=None
+#                 default_hooks.checkpoint.save_best=None custom_hooks=[]
 val_dataloader = dict(
     batch_size=32,
     num_workers=2,
