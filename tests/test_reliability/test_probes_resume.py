@@ -1,7 +1,9 @@
 """Probes of what ``tools/train.py`` resumes and trains on: trust and provenance.
 
 Each probe trains the tiny configs of ``tests/data/configs`` for an epoch (a few
-seconds) in a child process, as a user would run them.
+seconds) in a child process, as a user would run them. One finished run and one
+latent file (with its tokenizer checkpoints) are made once for the module and
+copied by the probes that start from them.
 """
 import shutil
 import subprocess
@@ -20,14 +22,17 @@ from sar_mm.utils.checkpoint_io import load_checkpoint_file
 CONFIGS = REPO / 'tests' / 'data' / 'configs'
 SAR_CONFIG = CONFIGS / 'tiny_flexvar_sar.py'
 LATENT_CONFIG = CONFIGS / 'tiny_flexvar_latent.py'
+#: what every probe may copy: 'run' (a finished one-epoch run), 'latents' (latents.npz of
+#: tok_a.pth, and tok_b.pth of another tokenizer)
+SHARED = {}
 ONE_EPOCH = ('--cfg-options', 'train_cfg.max_epochs=1')
 TWO_EPOCHS = ('--cfg-options', 'train_cfg.max_epochs=2')
 
 
-def _train(work_dir: Path, *args: str) -> None:
+def _train(work_dir: Path) -> None:
     """A finished one-epoch run of the tiny SAR config (``epoch_1.pth``, ``last_checkpoint``)."""
     done = subprocess.run([sys.executable, 'tools/train.py', str(SAR_CONFIG), '--work-dir',
-                           str(work_dir), *ONE_EPOCH, *args], cwd=REPO, capture_output=True,
+                           str(work_dir), *ONE_EPOCH], cwd=REPO, capture_output=True,
                           text=True, env=env())
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
 
@@ -42,11 +47,17 @@ def _resumed_epoch(work_dir: Path) -> bool:
 
 # --- --resume auto in a copied work directory --------------------------------------------------
 
+def _original(tmp: Path) -> Path:
+    """This probe's copy of the finished run, with its last_checkpoint pointing into it."""
+    shutil.copytree(SHARED['run'], tmp / 'original')
+    (tmp / 'original' / 'last_checkpoint').write_text(str(tmp / 'original' / 'epoch_1.pth'))
+    return tmp / 'original'
+
+
 def _copied_work_dir(tmp: Path) -> list:
     """A copy of a finished run whose own checkpoint is truncated; last_checkpoint still names
     the original directory's (complete) file."""
-    _train(tmp / 'original')
-    shutil.copytree(tmp / 'original', tmp / 'copy')
+    shutil.copytree(_original(tmp), tmp / 'copy')
     own = tmp / 'copy' / 'epoch_1.pth'
     own.write_bytes(own.read_bytes()[:1000])
     assert (tmp / 'copy' / 'last_checkpoint').read_text().strip() == \
@@ -62,7 +73,7 @@ def _trained_afresh(tmp: Path) -> None:
 # --- --resume PATH outside the work directory --------------------------------------------------
 
 def _resume_foreign(tmp: Path, *extra: str) -> list:
-    _train(tmp / 'original')
+    _original(tmp)
     return [SAR_CONFIG, '--work-dir', tmp / 'new', '--resume', tmp / 'original' / 'epoch_1.pth',
             *TWO_EPOCHS, *extra]
 
@@ -82,7 +93,8 @@ def _nothing_written(tmp: Path) -> None:
 # --- legitimate --resume auto ------------------------------------------------------------------
 
 def _resume_own(tmp: Path) -> list:
-    _train(tmp / 'work')
+    shutil.copytree(_original(tmp), tmp / 'work')
+    (tmp / 'work' / 'last_checkpoint').write_text(str(tmp / 'work' / 'epoch_1.pth'))
     return [SAR_CONFIG, '--work-dir', tmp / 'work', '--resume', 'auto', *TWO_EPOCHS]
 
 
@@ -100,14 +112,31 @@ def _tokenizer_checkpoint(path: Path, seed: int) -> None:
                path)
 
 
+def _latent_files(directory: Path) -> Path:
+    """tok_a.pth, tok_b.pth and latents.npz, extracted with tok_a.pth."""
+    directory.mkdir()
+    _tokenizer_checkpoint(directory / 'tok_a.pth', seed=1)
+    _tokenizer_checkpoint(directory / 'tok_b.pth', seed=2)
+    done = subprocess.run([sys.executable, 'tools/extract_latents.py', str(LATENT_CONFIG),
+                           str(directory / 'tok_a.pth'), '--out', str(directory / 'latents.npz')],
+                          cwd=REPO, capture_output=True, text=True, env=env())
+    assert done.returncode == 0, done.stderr[-2000:]
+    return directory
+
+
+@pytest.fixture(scope='module', autouse=True)
+def shared_files(tmp_path_factory):
+    SHARED['run'] = tmp_path_factory.mktemp('finished_run') / 'work'
+    _train(SHARED['run'])
+    SHARED['latents'] = _latent_files(tmp_path_factory.mktemp('latents') / 'files')
+    yield
+    SHARED.clear()
+
+
 def _latent_training(tmp: Path, trained_tokenizer: str) -> list:
     """Latents extracted with tok_a.pth; training loads ``trained_tokenizer``."""
-    _tokenizer_checkpoint(tmp / 'tok_a.pth', seed=1)
-    _tokenizer_checkpoint(tmp / 'tok_b.pth', seed=2)
-    done = subprocess.run([sys.executable, 'tools/extract_latents.py', str(LATENT_CONFIG),
-                           str(tmp / 'tok_a.pth'), '--out', str(tmp / 'latents.npz')], cwd=REPO,
-                          capture_output=True, text=True, env=env())
-    assert done.returncode == 0, done.stderr[-2000:]
+    for name in ('tok_a.pth', 'tok_b.pth', 'latents.npz'):
+        shutil.copy(SHARED['latents'] / name, tmp / name)
     return [LATENT_CONFIG, '--work-dir', tmp / 'work', '--cfg-options',
             f'train_dataloader.dataset.latent_file={tmp / "latents.npz"}',
             f'load_from={tmp / trained_tokenizer}']
