@@ -21,9 +21,11 @@ from sar_mm.utils.checkpoint_io import trust_checkpoint_path
 LR = LOGGED_KEYS.index('lr')
 
 
-def _run(work_dir: Path, max_epochs: int, resume_from: Path = None) -> Runner:
-    """``max_epochs`` epochs, the decay ending with the last iteration (2 per epoch)."""
+def _run(work_dir: Path, max_epochs: int, resume_from: Path = None, **options) -> Runner:
+    """``max_epochs`` epochs, the decay ending with the last iteration (2 per epoch);
+    ``options``: more config entries (``--cfg-options`` keys)."""
     cfg = Config.fromfile(EPOCH_CONFIG)
+    cfg.merge_from_dict(options)
     cfg.train_cfg.max_epochs = max_epochs
     cfg.param_scheduler[1].end = 2 * max_epochs
     cfg.default_hooks.checkpoint.update(by_epoch=False, interval=1, max_keep_ckpts=8)
@@ -94,3 +96,16 @@ def test_checkpoint_at_an_epoch_end_resumes_at_the_next_epoch(tmp_path: Path,
     resumed_state = torch.load(work_dir / 'iter_4.pth', weights_only=False)['state_dict']
     for key, value in torch.load(reference / 'iter_4.pth', weights_only=False)['state_dict'].items():
         assert torch.equal(resumed_state[key], value), key
+
+
+def test_a_schedule_that_cannot_be_mapped_is_refused(tmp_path: Path):
+    """The checkpoint's optimizer has 2 parameter groups (weight decay and none); resumed with
+    the default constructor, the config builds 1: refused, naming both counts."""
+    _run(tmp_path / 'short', max_epochs=2)
+    work_dir = tmp_path / 'one_group'
+    work_dir.mkdir()
+    shutil.copy(tmp_path / 'short' / 'iter_2.pth', work_dir)
+    with pytest.raises(ValueError, match='resume: the checkpoint has 2 optimizer parameter groups '
+                       'and the config builds 1; the lr schedule cannot be carried over'):
+        _run(work_dir, max_epochs=2, resume_from=work_dir / 'iter_2.pth',
+             **{'optim_wrapper.constructor': 'DefaultOptimWrapperConstructor'})
