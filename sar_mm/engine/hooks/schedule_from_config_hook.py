@@ -44,7 +44,9 @@ class ScheduleFromConfigHook(Hook):
     sets at every iteration the value an uninterrupted run of the config would
     set. Each difference is logged (scheduler, key, old -> new, and the value
     of each scheduled parameter). An unchanged config leaves the checkpoint
-    untouched.
+    untouched; the base-lr record an ``OptimWrapper`` of several groups
+    schedules (``base_param_settings``, logged as ``base_lr``, not saved in
+    checkpoints) is set to the replayed value in any case.
 
     Only resumes (``resume=True``) are changed, not ``load_from``; a run with
     one optimizer (a list of schedulers). Raises ``ValueError`` when the
