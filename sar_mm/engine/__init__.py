@@ -18,5 +18,5 @@ __all__ = ['SkipNonFiniteAmpOptimWrapper', 'NoDecayOptimWrapperConstructor',
            'MidEpochResumableTrainLoop', 'AtomicLocalBackend', 'atomic_write_bytes',
            'find_resumable_checkpoint', 'SkipNonFiniteOptimWrapper',
            'NonFiniteLossHook', 'StrictCheckpointHook', 'ScheduleFromConfigHook',
-           'LatentTokenizerHook', 'BatchPlan',
-           'apply_batch_plan', 'launch_line', 'launch_summary', 'plan_train_batch', 'Lin0LR', 'lin0_lr_factor']
+           'LatentTokenizerHook', 'BatchPlan', 'apply_batch_plan', 'launch_line', 'launch_summary',
+           'plan_train_batch', 'Lin0LR', 'lin0_lr_factor']
