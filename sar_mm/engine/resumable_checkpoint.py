@@ -54,8 +54,9 @@ def find_resumable_checkpoint(work_dir: str) -> Optional[str]:
     Candidates are the file named in ``work_dir/last_checkpoint`` and every
     ``*.pth`` directly in ``work_dir``; a ``last_checkpoint`` naming a file
     outside ``work_dir`` (symbolic links resolved) is ignored with a warning.
-    Each is opened (tensors memory-mapped, not read); files that fail (truncated by a crash, empty, not a training
-    checkpoint) are skipped with a warning. Of the rest, the one with the
+    Each is opened (tensors memory-mapped, not read); files that fail
+    (truncated by a crash, empty, not a training checkpoint) are skipped with a
+    warning. Of the rest, the one with the
     highest ``meta['iter']`` wins; on a tie the ``last_checkpoint`` target, then
     the newer file.
 

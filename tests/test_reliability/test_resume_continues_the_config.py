@@ -94,7 +94,8 @@ def test_checkpoint_at_an_epoch_end_resumes_at_the_next_epoch(tmp_path: Path,
     assert sorted(resumed) == [3, 4]
     assert [resumed[i] for i in (3, 4)] == [full[i] for i in (3, 4)]  # losses, lr, ...
     resumed_state = torch.load(work_dir / 'iter_4.pth', weights_only=False)['state_dict']
-    for key, value in torch.load(reference / 'iter_4.pth', weights_only=False)['state_dict'].items():
+    reference_state = torch.load(reference / 'iter_4.pth', weights_only=False)['state_dict']
+    for key, value in reference_state.items():
         assert torch.equal(resumed_state[key], value), key
 
 
