@@ -3,6 +3,7 @@ tell, cached per machine. Every CPU here is a mocked /proc/cpuinfo; every timing
 import json
 
 import pytest
+import torch
 
 from sar_mm.utils import cpu_bf16
 from sar_mm.utils.cpu_bf16 import (BF16_MIN_SPEEDUP, CpuFeatures, MatmulProbe, decide_cpu_bf16,
@@ -131,3 +132,10 @@ def test_the_cache_dir_comes_from_the_environment(tmp_path, monkeypatch):
     monkeypatch.delenv('SAR_MM_CACHE_DIR')
     monkeypatch.setenv('XDG_CACHE_HOME', str(tmp_path / 'xdg'))
     assert cpu_bf16.default_cache_dir() == str(tmp_path / 'xdg' / 'sar_mm')
+
+
+def test_the_measurement_leaves_the_global_rng_alone():
+    """Measured during a run: the run's random stream must not depend on it."""
+    state = torch.get_rng_state()
+    measure_cpu_matmul(size=8, rounds=1)
+    assert torch.equal(torch.get_rng_state(), state)
