@@ -3,6 +3,7 @@
 The shared folder sits next to the repository (``<repo>/../shared``). Tests that
 need it fail with a clear message when it is missing; they are never skipped.
 """
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,20 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DIR = (REPO_ROOT / '..' / 'shared').resolve()
+
+
+@pytest.fixture(scope='session', autouse=True)
+def precision_cache_dir(tmp_path_factory) -> Path:
+    """A fresh ``SAR_MM_CACHE_DIR`` for the session (child processes inherit it): the CPU
+    precision decision of the tests never comes from, or goes to, this machine's cache."""
+    path = tmp_path_factory.mktemp('sar_mm_cache')
+    saved = os.environ.get('SAR_MM_CACHE_DIR')
+    os.environ['SAR_MM_CACHE_DIR'] = str(path)
+    yield path
+    if saved is None:
+        del os.environ['SAR_MM_CACHE_DIR']
+    else:
+        os.environ['SAR_MM_CACHE_DIR'] = saved
 
 
 @pytest.fixture(scope='session')

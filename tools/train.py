@@ -30,7 +30,7 @@ from sar_mm.engine import (BatchPlan, apply_batch_plan, find_resumable_checkpoin
                            launch_summary, plan_train_batch, setup_distributed,
                            setup_train_numerics)
 from sar_mm.registry import RUNNERS
-from sar_mm.utils.checkpoint_io import trust_checkpoint_path
+from sar_mm.utils.checkpoint_io import is_trusted_checkpoint, trust_checkpoint_path
 from sar_mm.utils.config_validation import check_runner_config
 from sar_mm.utils.setup_env import register_all_modules
 
@@ -51,8 +51,9 @@ def parse_args() -> argparse.Namespace:
                         'auto_scale_lr.base_batch_size')
     parser.add_argument(
         '--trust-checkpoint', nargs='+', default=[], metavar='PATH',
-        help='files or directories whose checkpoints may hold pickled objects (e.g. a '
-        'load_from written by another sar_mm run); the work directory is always trusted')
+        help='files or directories whose checkpoints may hold pickled objects (a load_from '
+        'written by another sar_mm run, a --resume PATH outside the work directory); the work '
+        'directory is always trusted')
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
         help='override config entries, e.g. train_cfg.max_epochs=2 optim_wrapper.optimizer.lr=1e-4')
@@ -134,6 +135,25 @@ def choose_resume(cfg: Config, resume: Optional[str]) -> None:
         cfg.resume = False
 
 
+def check_resume_trusted(cfg: Config) -> None:
+    """A checkpoint resumed from outside the work directory must be trusted explicitly.
+
+    Resumed checkpoints hold pickled objects (the message hub), so they are
+    loaded with ``weights_only=False``; only the work directory is trusted
+    implicitly. Call after the work directory and ``--trust-checkpoint`` paths
+    are trusted.
+
+    Raises:
+        ValueError: ``--resume PATH`` outside the work directory and not under a
+            ``--trust-checkpoint`` path.
+    """
+    if cfg.get('resume') and cfg.get('load_from') and not is_trusted_checkpoint(cfg.load_from):
+        raise ValueError(
+            f'--resume {cfg.load_from}: the file lies outside the work directory '
+            f'{cfg.work_dir}, and a resumed checkpoint is unpickled with weights_only=False; '
+            f'if you trust it, add --trust-checkpoint {cfg.load_from}')
+
+
 def _nnodes(world_size: int) -> int:
     """Nodes of a running launch (torchrun's LOCAL_WORLD_SIZE, or Slurm's node count)."""
     per_node = os.environ.get('LOCAL_WORLD_SIZE')
@@ -171,12 +191,15 @@ def main() -> None:
         print_log(launch_summary(plan), logger='current')
     choose_resume(cfg, args.resume)
 
-    # Checkpoints this run writes or resumes may hold pickled objects (message hub).
+    # Checkpoints this run writes or resumes hold pickled objects (message hub):
+    # the work directory is trusted, any other file only through --trust-checkpoint.
     trust_checkpoint_path(cfg.work_dir)
-    if cfg.get('resume') and cfg.get('load_from'):
-        trust_checkpoint_path(cfg.load_from)
     for path in args.trust_checkpoint:
         trust_checkpoint_path(path)
+    try:
+        check_resume_trusted(cfg)
+    except ValueError as error:  # a user error, before any model is built
+        sys.exit(f'error: {error}')
 
     runner = RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)
     runner.train()

@@ -24,6 +24,11 @@ default_hooks = dict(
     nonfinite=dict(type='NonFiniteLossHook', policy='stop'),
     # load_from / resume checkpoints must fit the model (MMEngine loads non-strictly)
     strict_checkpoint=dict(type='StrictCheckpointHook'),
+    # a resumed run follows the config's lr schedule (e.g. more epochs, a later end), replayed
+    # to the checkpoint's iteration, instead of the schedule stored in the checkpoint
+    schedule_from_config=dict(type='ScheduleFromConfigHook'),
+    # a LatentDataset's file must come from the model's tokenizer (its recorded digest)
+    latent_tokenizer=dict(type='LatentTokenizerHook'),
 )
 
 env_cfg = dict(

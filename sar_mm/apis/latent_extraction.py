@@ -6,7 +6,6 @@ whenever the image pipeline's only randomness is a horizontal flip, because
 the latent of each image and of its mirror image are both stored.
 """
 import copy
-import hashlib
 import json
 import os
 import os.path as osp
@@ -17,6 +16,7 @@ import torch
 from mmengine.dataset import default_collate
 
 from sar_mm.datasets.latent_dataset import LATENT_VIEWS
+from sar_mm.datasets.latent_provenance import tokenizer_digest
 from sar_mm.models.data_preprocessors import to_symmetric_range
 from sar_mm.registry import DATASETS
 from sar_mm.utils.checkpoint_io import (CheckpointMismatchError, load_state_dict_checked,
@@ -67,16 +67,6 @@ def latent_source_config(dataset_cfg: dict) -> Tuple[dict, List[dict], bool]:
     if not kept or kept[-1].get('type') != 'PackGeneratorInputs':
         kept.append(dict(type='PackGeneratorInputs'))
     return cfg, kept, hflip
-
-
-def tokenizer_digest(tokenizer: torch.nn.Module) -> str:
-    """SHA-256 of the tokenizer's state dict (names, dtypes, shapes and values)."""
-    digest = hashlib.sha256()
-    for name, tensor in sorted(tokenizer.state_dict().items()):
-        value = tensor.detach().cpu().contiguous()
-        digest.update(f'{name}:{value.dtype}:{tuple(value.shape)}'.encode())
-        digest.update(value.view(torch.uint8).numpy().tobytes() if value.numel() else b'')
-    return digest.hexdigest()
 
 
 def load_tokenizer_checkpoint(tokenizer: torch.nn.Module, checkpoint: str,

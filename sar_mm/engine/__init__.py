@@ -3,7 +3,8 @@ from, batch split, distributed start-up and the training run's CUDA numerics."""
 from .atomic_local_backend import AtomicLocalBackend, atomic_write_bytes, atomic_write_file
 from .batch_plan import (BatchPlan, apply_batch_plan, launch_line, launch_summary,
                          plan_train_batch)
-from .hooks import NonFiniteLossHook, RNGStateHook, StrictCheckpointHook
+from .hooks import (LatentTokenizerHook, NonFiniteLossHook, RNGStateHook, ScheduleFromConfigHook,
+                    StrictCheckpointHook)
 from .loops import MidEpochResumableTrainLoop
 from .optim_wrappers import (OFFICIAL_NO_DECAY_KEYS, NoDecayOptimWrapperConstructor,
                              SkipNonFiniteAmpOptimWrapper, SkipNonFiniteOptimWrapper,
@@ -18,6 +19,7 @@ __all__ = ['SkipNonFiniteAmpOptimWrapper', 'NoDecayOptimWrapperConstructor',
            'MidEpochResumableTrainLoop', 'AtomicLocalBackend', 'atomic_write_bytes',
            'atomic_write_file',
            'find_resumable_checkpoint', 'SkipNonFiniteOptimWrapper',
-           'NonFiniteLossHook', 'StrictCheckpointHook', 'BatchPlan', 'apply_batch_plan',
-           'launch_line', 'launch_summary', 'plan_train_batch', 'Lin0LR', 'lin0_lr_factor',
-           'TrainNumerics', 'setup_train_numerics']
+           'NonFiniteLossHook', 'StrictCheckpointHook', 'ScheduleFromConfigHook',
+           'LatentTokenizerHook', 'BatchPlan', 'apply_batch_plan', 'launch_line', 'launch_summary',
+           'plan_train_batch', 'Lin0LR', 'lin0_lr_factor', 'TrainNumerics',
+           'setup_train_numerics']

@@ -11,13 +11,15 @@ the val set has 2 classes x 3 samples, and FID uses the tiny feature extractor
 of ``tests/`` against statistics written by
 ``tools/analysis_tools/make_fid_ref_stats.py``.
 """
+import argparse
 import json
+import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
 from PIL import Image
@@ -160,3 +162,32 @@ def test_tiny_run_logs_fid_keeps_the_last_checkpoint_and_writes_grids(tmp_path: 
     losses = [(row['iter'], row['loss']) for row in logged if 'loss' in row]
     assert len(losses) == 4
     assert losses == [(row['iter'], row['loss']) for row in plain if 'loss' in row]
+
+
+def _readme_no_validation_options() -> dict:
+    """The ``--cfg-options`` of the README's recipe for training without evaluation, parsed as
+    ``tools/train.py`` parses them."""
+    readme = (REPO / 'README.md').read_text()
+    match = re.search(r'To train without them[^`]*`--cfg-options ([^`]+)`', readme)
+    assert match, 'the README has no "To train without them" recipe'
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    return parser.parse_args(['--cfg-options', *match.group(1).split()]).cfg_options
+
+
+@pytest.mark.parametrize('name', SAR_CONFIGS)
+def test_readme_recipe_turns_off_every_evaluation_time_hook(name):
+    """The README's override leaves no val loop, metric, best-checkpoint key or hook that the
+    evaluation base config adds (the sample grid among them)."""
+    evaluation = Config.fromfile(str(REPO / 'configs' / '_base_' / 'evaluation' /
+                                     'imagenet_256_fid_val.py'))
+    evaluation_hooks = {hook['type'] for hook in evaluation.custom_hooks}
+    assert 'SampleGridHook' in evaluation_hooks
+    cfg = Config.fromfile(str(REPO / name))
+    cfg.merge_from_dict(_readme_no_validation_options())
+    register_all_modules(init_default_scope=False)
+    check_runner_config(cfg)
+    assert cfg.val_dataloader is None and cfg.val_evaluator is None and cfg.val_cfg is None
+    assert cfg.default_hooks.checkpoint.get('save_best') is None
+    hooks = list(cfg.get('custom_hooks') or []) + [h for h in cfg.default_hooks.values() if h]
+    assert not evaluation_hooks & {hook['type'] for hook in hooks}

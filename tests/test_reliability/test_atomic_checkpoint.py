@@ -126,3 +126,29 @@ def test_failed_write_keeps_the_previous_file(tmp_path: Path, monkeypatch):
         atomic_write_bytes(b'new and longer content', target)
     assert target.read_bytes() == b'complete'
     assert sorted(p.name for p in tmp_path.iterdir()) == ['iter_2.pth']
+
+
+def test_resume_auto_stays_inside_a_copied_work_dir(two_checkpoints: Path, tmp_path: Path,
+                                                    monkeypatch):
+    """A copy of the work dir whose ``last_checkpoint`` still names the original's file.
+
+    With its own checkpoints complete the copy resumes its own newest one; with all of
+    them truncated it starts afresh. It never opens the original's file (which would be
+    unpickled as trusted), and says why it ignored ``last_checkpoint``.
+    """
+    import sar_mm.engine.resumable_checkpoint as resumable
+    warnings = []
+    monkeypatch.setattr(resumable, 'print_log', lambda message, **kwargs: warnings.append(message))
+    copy = tmp_path / 'copy'
+    shutil.copytree(two_checkpoints, copy)
+    (two_checkpoints / 'iter_8.pth').write_bytes((two_checkpoints / 'iter_6.pth').read_bytes())
+    (copy / 'last_checkpoint').write_text(str(two_checkpoints / 'iter_8.pth'))
+    assert find_resumable_checkpoint(str(copy)) == str(copy / 'iter_6.pth')
+    assert any('outside the work directory' in w and 'iter_8.pth' in w for w in warnings)
+    for name in ('iter_4.pth', 'iter_6.pth'):
+        data = (copy / name).read_bytes()
+        (copy / name).write_bytes(data[:len(data) // 2])
+    assert find_resumable_checkpoint(str(copy)) is None
+    (copy / 'iter_6.pth').unlink()
+    (copy / 'iter_6.pth').symlink_to(two_checkpoints / 'iter_6.pth')  # a link out of the dir
+    assert find_resumable_checkpoint(str(copy)) is None

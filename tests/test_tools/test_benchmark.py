@@ -10,7 +10,8 @@ from sar_mm.benchmarking import (TRAIN_FLOPS_MULTIPLIER, TransformerDims, VQ16Di
                                  vq16_decode_flops, vq16_encode_flops)
 from sar_mm.models.generators.scale_wise_ar import ScaleWiseAR
 from sar_mm.utils import precision as precision_module
-from sar_mm.utils.precision import MatmulProbe, resolve_precision
+from sar_mm.utils.cpu_bf16 import CpuBf16Decision
+from sar_mm.utils.precision import resolve_precision
 
 TOOL = Path(__file__).resolve().parents[2] / 'tools' / 'analysis_tools' / 'benchmark.py'
 
@@ -103,11 +104,11 @@ def test_tf_config_benchmarks_the_default_sar_recipe_in_bf16(tool, tmp_path):
     json.dumps(report)  # serialisable without --json too
 
 
-@pytest.mark.parametrize('probe,dtype', [(MatmulProbe(115.0, 0.3), 'fp32'),
-                                         (MatmulProbe(100.0, 200.0), 'bf16')])
-def test_auto_dtype_follows_the_cpu_and_an_explicit_one_wins(tool, tmp_path, monkeypatch, probe,
+@pytest.mark.parametrize('native,dtype', [(False, 'fp32'), (True, 'bf16')])
+def test_auto_dtype_follows_the_cpu_and_an_explicit_one_wins(tool, tmp_path, monkeypatch, native,
                                                              dtype):
-    monkeypatch.setattr(precision_module, 'cpu_matmul_probe', lambda: probe)
+    monkeypatch.setattr(precision_module, 'cpu_bf16_decision',
+                        lambda: CpuBf16Decision(native, 'test'))
     config = write_config(tmp_path, 'TeacherForcing', 'ScaleCrossEntropyLoss')
     common = ['--what', 'tokenizer', '--iters', '1', '--warmup', '0', '--peak-size', '64',
               '--batch-size', '1', '--device', 'cpu']

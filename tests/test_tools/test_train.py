@@ -20,6 +20,8 @@ import torch
 from mmengine.config import Config
 from script_loading import load_script
 
+from sar_mm.utils.checkpoint_io import trust_checkpoint_path
+
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = REPO / 'tests' / 'data' / 'configs' / 'tiny_flexvar_sar.py'
 
@@ -309,3 +311,20 @@ def test_resume_choice_comes_from_rank_0(tmp_path: Path, monkeypatch):
     train.choose_resume(cfg, 'auto')
     assert sent == [([None], 0)]
     assert cfg.resume is True and cfg.load_from == '/shared/work_dir/epoch_4.pth'
+
+
+def test_resume_from_outside_the_work_dir_needs_trust(tmp_path: Path):
+    """The work directory is trusted; a --resume PATH elsewhere only with --trust-checkpoint."""
+    train = _train_module()
+    cfg = Config.fromfile(CONFIG)
+    cfg.work_dir = str(tmp_path / 'work')
+    trust_checkpoint_path(cfg.work_dir)
+    train.choose_resume(cfg, str(tmp_path / 'work' / 'epoch_1.pth'))
+    train.check_resume_trusted(cfg)  # inside: fine
+    outside = str(tmp_path / 'elsewhere' / 'epoch_1.pth')
+    train.choose_resume(cfg, outside)
+    with pytest.raises(ValueError, match=f'--resume {outside}: the file lies outside the work '
+                       f'directory .*--trust-checkpoint {outside}'):
+        train.check_resume_trusted(cfg)
+    trust_checkpoint_path(outside)
+    train.check_resume_trusted(cfg)

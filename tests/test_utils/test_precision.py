@@ -10,46 +10,44 @@ import torch
 from mmengine.logging import MMLogger
 
 from sar_mm.utils import precision as precision_module
-from sar_mm.utils.precision import (BF16_MIN_SPEEDUP, MatmulProbe, Precision, allow_tf32,
-                                    log_precision_once, measure_cpu_matmul, parse_precision,
+from sar_mm.utils.cpu_bf16 import BF16_MIN_SPEEDUP, CpuBf16Decision
+from sar_mm.utils.precision import (Precision, allow_tf32, log_precision_once, parse_precision,
                                     resolve_precision)
 
-FAST_BF16 = MatmulProbe(fp32_gflops=100.0, bf16_gflops=200.0)  # AMX-like: bf16 2x fp32
-SLOW_BF16 = MatmulProbe(fp32_gflops=115.0, bf16_gflops=0.3)  # AVX2-only: emulated bf16
+NATIVE = CpuBf16Decision(True, 'CPU flag amx_bf16 (AMX)')
+EMULATED = CpuBf16Decision(False, 'no amx_bf16 or avx512_bf16 among the CPU flags')
 EMULATION = dict(ATEN_CPU_CAPABILITY='avx2', ONEDNN_MAX_CPU_ISA='AVX2')
 
 
-def test_auto_on_cpu_follows_the_measured_bf16_speed():
-    fast = resolve_precision('auto', 'cpu', probe=lambda: FAST_BF16)
+def test_auto_on_cpu_follows_the_cpu_decision():
+    fast = resolve_precision('auto', 'cpu', cpu_decision=lambda: NATIVE)
     assert fast.dtype is torch.bfloat16 and fast.autocast_enabled
-    assert 'natively' in fast.reason and '200.0 GFLOP/s' in fast.reason
-    slow = resolve_precision('auto', 'cpu', probe=lambda: SLOW_BF16)
+    assert fast.reason == 'auto: CPU runs bf16 natively, CPU flag amx_bf16 (AMX)'
+    slow = resolve_precision(None, 'cpu', cpu_decision=lambda: EMULATED)
     assert slow.dtype is torch.float32 and not slow.autocast_enabled
-    assert slow.describe().startswith('precision: float32 (auto: CPU has no native bf16')
-    # a bf16 that is only a little faster is not worth fp32's accuracy
-    marginal = MatmulProbe(100.0, 100.0 * BF16_MIN_SPEEDUP * 0.99)
-    assert resolve_precision(None, 'cpu', probe=lambda: marginal).dtype is torch.float32
+    assert slow.describe() == ('precision: float32 (auto: CPU has no native bf16, no amx_bf16 '
+                               'or avx512_bf16 among the CPU flags)')
 
 
 def test_auto_on_cuda_is_fp16_without_a_gpu_or_a_probe():
-    def no_probe():
-        raise AssertionError('CUDA needs no CPU measurement')
+    def no_decision():
+        raise AssertionError('CUDA needs no CPU decision')
 
-    chosen = resolve_precision('auto', 'cuda', probe=no_probe)
+    chosen = resolve_precision('auto', 'cuda', cpu_decision=no_decision)
     assert (chosen.device_type, chosen.dtype) == ('cuda', torch.float16)
-    assert resolve_precision('bf16', 'cuda', probe=no_probe).dtype is torch.bfloat16
+    assert resolve_precision('bf16', 'cuda', cpu_decision=no_decision).dtype is torch.bfloat16
 
 
 @pytest.mark.parametrize('name,dtype', [('fp32', torch.float32), ('float32', torch.float32),
                                         ('bf16', torch.bfloat16), ('bfloat16', torch.bfloat16),
                                         ('fp16', torch.float16), ('float16', torch.float16)])
 def test_an_explicit_dtype_is_honoured_whatever_the_cpu(name, dtype):
-    for probe in (FAST_BF16, SLOW_BF16):
-        chosen = resolve_precision(name, 'cpu', probe=lambda p=probe: p)
+    for decision in (NATIVE, EMULATED):
+        chosen = resolve_precision(name, 'cpu', cpu_decision=lambda d=decision: d)
         assert chosen.dtype is dtype and chosen.reason.startswith('requested')
 
 
-def test_forced_bf16_on_a_slow_cpu_warns_once_with_the_slowdown(monkeypatch):
+def test_forced_bf16_on_a_cpu_without_native_bf16_warns_once(monkeypatch):
     monkeypatch.setattr(precision_module, '_LOGGED', set())
     logger = MMLogger.get_current_instance()
     records = []
@@ -58,14 +56,17 @@ def test_forced_bf16_on_a_slow_cpu_warns_once_with_the_slowdown(monkeypatch):
     logger.addHandler(handler)
     try:
         for _ in range(3):
-            chosen = resolve_precision('bf16', 'cpu', probe=lambda: SLOW_BF16)
-        resolve_precision('bf16', 'cpu', probe=lambda: FAST_BF16)
+            chosen = resolve_precision('bf16', 'cpu', cpu_decision=lambda: EMULATED)
+        resolve_precision('bf16', 'cpu', cpu_decision=lambda: NATIVE)
     finally:
         logger.removeHandler(handler)
-    assert chosen.dtype is torch.bfloat16 and '383x slower' in chosen.reason
+    assert chosen.dtype is torch.bfloat16
+    assert chosen.reason == 'requested; no native bf16 on this CPU'
     warnings = [r for r in records if r.levelno == logging.WARNING]
     assert len(warnings) == 1
-    assert '383x slower than fp32' in warnings[0].getMessage()
+    assert warnings[0].getMessage().startswith(
+        'bf16 was requested on a CPU without native bf16 matrix products (no amx_bf16 or '
+        'avx512_bf16 among the CPU flags)')
 
 
 def test_the_choice_is_logged_once(monkeypatch):
@@ -82,13 +83,6 @@ def test_the_choice_is_logged_once(monkeypatch):
         logger.removeHandler(handler)
     assert [r.getMessage() for r in records] == [
         'precision: float32 (auto: CPU has no native bf16)']
-
-
-def test_the_probe_leaves_the_global_rng_alone():
-    """Measured once per process: a training run's random stream must not depend on it."""
-    state = torch.get_rng_state()
-    measure_cpu_matmul(size=8, repeats=1)
-    assert torch.equal(torch.get_rng_state(), state)
 
 
 def test_autocast_context_matches_the_dtype():
@@ -132,9 +126,10 @@ def test_allow_tf32_sets_both_flags_for_the_block_and_restores_them(before):
         torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
 
 
-_CHOOSE = ('import json; from sar_mm.utils.precision import resolve_precision, cpu_matmul_probe; '
-           'p = resolve_precision("auto", "cpu"); m = cpu_matmul_probe(); '
-           'print(json.dumps(dict(dtype=p.name, speedup=m.bf16_speedup)))')
+_CHOOSE = ('import json; from sar_mm.utils.precision import resolve_precision; '
+           'from sar_mm.utils.cpu_bf16 import measure_cpu_matmul; '
+           'p = resolve_precision("auto", "cpu"); m = measure_cpu_matmul(); '
+           'print(json.dumps(dict(dtype=p.name, speedup=m.bf16_speedup, reason=p.reason)))')
 
 
 def _choose_in_subprocess(env_extra: dict) -> dict:
@@ -147,10 +142,11 @@ def _choose_in_subprocess(env_extra: dict) -> dict:
 
 def test_auto_picks_fp32_under_the_avx2_emulation():
     """ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 makes bf16 matmuls emulated on
-    any x86 CPU (checked by the measurement itself), so 'auto' must fall back to fp32."""
+    any x86 CPU (checked by the measurement itself); 'auto' reads the limit and picks fp32."""
     emulated = _choose_in_subprocess(EMULATION)
     assert emulated['speedup'] < 1.0, emulated
     assert emulated['dtype'] == 'float32'
+    assert 'ONEDNN_MAX_CPU_ISA=AVX2 has no native bf16' in emulated['reason']
 
 
 def test_native_choice_agrees_with_the_native_measurement():

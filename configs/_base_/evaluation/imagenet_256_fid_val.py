@@ -12,8 +12,8 @@
 #   checkpoints/weights-inception-2015-12-05-6726825d.pth   (Inception weights)
 # (the metric checks both when training starts). FID-5k is biased upwards
 # against FID-50k and measured against another reference: read its trend, not
-# its value. Training without in-training evaluation:
-#   --cfg-options val_dataloader=None val_evaluator=None val_cfg=None
+# its value. Training without in-training evaluation (the sample grids below included):
+#   --cfg-options val_dataloader=None val_evaluator=None val_cfg=None custom_hooks=[]
 val_dataloader = dict(
     batch_size=32,
     num_workers=2,

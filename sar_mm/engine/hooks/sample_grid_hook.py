@@ -1,10 +1,12 @@
 """Sample grids during training, written through the Runner's visualizer."""
+import time
 from typing import Optional, Sequence
 
 import numpy as np
 import torch
 from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
+from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 
 from sar_mm.registry import HOOKS
@@ -28,7 +30,13 @@ class SampleGridHook(Hook):
 
     Only the main process generates (the visualizer writes on rank 0 alone);
     the unwrapped model is called directly, outside DDP, in eval mode and
-    without gradients, and its training mode is restored.
+    without gradients, and its training mode is restored. Samples are drawn
+    ``batch_size`` at a time, each from its own seed, and every batch logs
+    its progress (samples done, seconds so far): a grid of a full-size model
+    on a CPU takes minutes. They are drawn in ``precision``, by default the
+    precision policy's choice for the device (:mod:`sar_mm.utils.precision`:
+    bf16 on CPUs with native bf16, fp16 on CUDA, fp32 otherwise), not the
+    model's exact fp32 ``test_cfg``.
 
     Args:
         labels: class ids of the grid's samples.
@@ -42,6 +50,9 @@ class SampleGridHook(Hook):
         generate_kwargs: overrides of the model's ``test_cfg`` for the grid
             (e.g. ``dict(cfg=4.0)``).
         name: image name for the visualizer.
+        batch_size: samples per ``generate`` call, and per progress line.
+        precision: ``'auto'`` or a dtype name, passed to ``generate``
+            (``generate_kwargs`` must not set it too).
     """
 
     priority = 'LOW'
@@ -55,13 +66,20 @@ class SampleGridHook(Hook):
                  show_scales: bool = False,
                  nrow: Optional[int] = None,
                  generate_kwargs: Optional[dict] = None,
-                 name: str = 'sample_grid') -> None:
+                 name: str = 'sample_grid',
+                 batch_size: int = 1,
+                 precision: str = 'auto') -> None:
         if len(labels) == 0:
             raise ValueError('labels must not be empty')
         if seeds is not None and len(seeds) != len(labels):
             raise ValueError(f'got {len(seeds)} seeds for {len(labels)} labels')
         if interval < 0:
             raise ValueError(f'interval must be >= 0, got {interval}')
+        if batch_size < 1:
+            raise ValueError(f'batch_size must be >= 1, got {batch_size}')
+        if 'precision' in (generate_kwargs or {}):
+            raise ValueError('set the grid\'s precision with SampleGridHook(precision=...), '
+                             'not in generate_kwargs')
         self.labels = [int(label) for label in labels]
         self.seeds = ([int(seed) for seed in seeds] if seeds is not None else
                       [base_seed + i for i in range(len(labels))])
@@ -71,6 +89,8 @@ class SampleGridHook(Hook):
         self.nrow = nrow or len(self.labels)
         self.generate_kwargs = dict(generate_kwargs or {})
         self.name = name
+        self.batch_size = batch_size
+        self.precision = precision
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
         if self.interval > 0 and self.every_n_train_iters(runner, self.interval):
@@ -91,15 +111,28 @@ class SampleGridHook(Hook):
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
         was_training = model.training
         model.eval()
+        total, start, outs = len(self.labels), time.perf_counter(), []
+        rows = '1 row' if not self.show_scales else 'a row per scale'
+        print_log(f'{type(self).__name__}: drawing {total} samples ({rows}, precision '
+                  f'{self.precision}) for {self.name} at iteration {step}', logger='current')
         try:
             with torch.no_grad():
-                out = model.generate(
-                    torch.tensor(self.labels, dtype=torch.long),
-                    seeds=self.seeds,
-                    return_scale_images=self.show_scales,
-                    **self.generate_kwargs)
+                for first in range(0, total, self.batch_size):
+                    last = min(first + self.batch_size, total)
+                    outs.append(model.generate(
+                        torch.tensor(self.labels[first:last], dtype=torch.long),
+                        seeds=self.seeds[first:last],
+                        return_scale_images=self.show_scales,
+                        precision=self.precision,
+                        **self.generate_kwargs))
+                    print_log(f'{type(self).__name__}: {last}/{total} samples, '
+                              f'{time.perf_counter() - start:.1f} s', logger='current')
         finally:
             model.train(was_training)
+        out = dict(images=torch.cat([o['images'] for o in outs]))
+        if self.show_scales:
+            out['scale_images'] = [torch.cat(scale) for scale in
+                                   zip(*(o['scale_images'] for o in outs))]
         grid = self.make_grid(out)
         runner.visualizer.add_image(self.name, grid, step=step)
         return grid

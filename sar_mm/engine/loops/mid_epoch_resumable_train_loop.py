@@ -12,7 +12,11 @@ This loop (configs select it with ``type='MidEpochResumableTrainLoop'``;
 epoch at the batch after the checkpoint instead: it draws the epoch's batches as
 the uninterrupted run did (same sampler order; the same worker seeds when
 ``RNGStateHook`` restores the epoch-start RNG state) and discards the ones
-already trained, like MMEngine's ``IterBasedTrainLoop`` does on resume.
+already trained, like MMEngine's ``IterBasedTrainLoop`` does on resume. A
+checkpoint written after an epoch's last batch ends that epoch without drawing
+any of its batches: the epoch's hooks run (``after_train_epoch`` steps the
+by-epoch schedules and writes the epoch checkpoint, as in the uninterrupted
+run) and training goes on with the next epoch.
 """
 import logging
 
@@ -46,12 +50,17 @@ class MidEpochResumableTrainLoop(EpochBasedTrainLoop):
         self.runner.call_hook('before_train_epoch')
         self.runner.model.train()
         trained = self._trained_batches_of_epoch()
-        if trained:
+        if trained and trained == len(self.dataloader):
+            print_log(f'Resumed after the last batch of epoch {self._epoch + 1}: its batches are '
+                      f'not read again; continuing with epoch {self._epoch + 2}',
+                      logger='current')
+        elif trained:
             print_log(f'Resuming inside epoch {self._epoch + 1}: drawing and discarding its '
                       f'first {trained} batches, which were trained before the checkpoint',
                       logger='current', level=logging.WARNING)
-        for idx, data_batch in enumerate(self.dataloader):
-            if idx >= trained:
-                self.run_iter(idx, data_batch)
+        if trained < len(self.dataloader):
+            for idx, data_batch in enumerate(self.dataloader):
+                if idx >= trained:
+                    self.run_iter(idx, data_batch)
         self.runner.call_hook('after_train_epoch')
         self._epoch += 1

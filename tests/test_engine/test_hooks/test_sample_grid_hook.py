@@ -68,7 +68,8 @@ def test_interval_and_after_train_write_grids(model, tmp_path):
     assert grid.shape == (2 * TILE + 2, TILE + 2, 3)
     # fixed labels and seeds: every grid shows the same samples
     assert np.array_equal(grid, read_png(tmp_path, 'sample_grid_5.png'))
-    images = model.generate(torch.tensor(LABELS), seeds=SEEDS)['images']  # (2, 3, 16, 16)
+    # the precision policy's choice ('auto'), as the hook draws by default
+    images = model.generate(torch.tensor(LABELS), seeds=SEEDS, precision='auto')['images']
     for i in range(2):
         tile = grid[2 + i * TILE:2 + i * TILE + 16, 2:18]
         assert np.array_equal(tile, images[i].permute(1, 2, 0).numpy()), i
@@ -80,7 +81,8 @@ def test_scale_rows(model, tmp_path):
         dict(type='SampleGridHook', labels=LABELS, seeds=SEEDS, interval=0, show_scales=True))
     grid = hook.draw(make_runner(model, tmp_path), step=5)
     assert grid.shape == (len(PATCH_NUMS) * TILE + 2, len(LABELS) * TILE + 2, 3)
-    out = model.generate(torch.tensor(LABELS), seeds=SEEDS, return_scale_images=True)
+    out = model.generate(torch.tensor(LABELS), seeds=SEEDS, return_scale_images=True,
+                         precision='auto')
     # the last row holds the last scale, the final image
     top = 2 + (len(PATCH_NUMS) - 1) * TILE
     last = grid[top:top + 16, 2:18]
@@ -98,8 +100,36 @@ def test_only_main_process_draws(model, tmp_path, monkeypatch):
     assert not list(tmp_path.rglob('*.png'))
 
 
+def test_draws_in_batches_with_progress_in_the_chosen_precision(model, tmp_path, monkeypatch):
+    """Three samples, two per call: two calls in the hook's precision, a line after each."""
+    calls, lines = [], []
+    generate = model.generate
+
+    def spy(labels, **kwargs):
+        calls.append((labels.tolist(), kwargs['seeds'], kwargs['precision']))
+        return generate(labels, **kwargs)
+
+    monkeypatch.setattr(model, 'generate', spy)
+    monkeypatch.setattr(grid_module, 'print_log', lambda message, **kwargs: lines.append(message))
+    hook = HOOKS.build(dict(type='SampleGridHook', labels=[3, 1, 4], seeds=[10, 11, 12],
+                            interval=0, batch_size=2, precision='fp32', show_scales=True))
+    grid = hook.draw(make_runner(model, tmp_path), step=7)
+    assert calls == [([3, 1], [10, 11], 'fp32'), ([4], [12], 'fp32')]
+    assert lines[0] == ('SampleGridHook: drawing 3 samples (a row per scale, precision fp32) '
+                        'for sample_grid at iteration 7')
+    assert [line.split(',')[0] for line in lines[1:]] == ['SampleGridHook: 2/3 samples',
+                                                          'SampleGridHook: 3/3 samples']
+    out = generate(torch.tensor([3, 1, 4]), seeds=[10, 11, 12], return_scale_images=True,
+                   precision='fp32')
+    assert np.array_equal(grid, hook.make_grid(out))
+
+
 def test_invalid_arguments():
     with pytest.raises(ValueError, match='seeds'):
         HOOKS.build(dict(type='SampleGridHook', labels=[1, 2], seeds=[0]))
     with pytest.raises(ValueError, match='empty'):
         HOOKS.build(dict(type='SampleGridHook', labels=[]))
+    with pytest.raises(ValueError, match='batch_size'):
+        HOOKS.build(dict(type='SampleGridHook', labels=[1], batch_size=0))
+    with pytest.raises(ValueError, match='SampleGridHook\\(precision=...\\)'):
+        HOOKS.build(dict(type='SampleGridHook', labels=[1], generate_kwargs=dict(precision='fp32')))

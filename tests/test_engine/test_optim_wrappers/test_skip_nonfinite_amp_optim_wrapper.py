@@ -7,7 +7,7 @@ from mmengine.optim import build_optim_wrapper
 
 from sar_mm.engine import SkipNonFiniteAmpOptimWrapper
 from sar_mm.utils import precision as precision_module
-from sar_mm.utils.precision import MatmulProbe
+from sar_mm.utils.cpu_bf16 import CpuBf16Decision
 
 
 def _linear(weight) -> nn.Linear:
@@ -17,10 +17,10 @@ def _linear(weight) -> nn.Linear:
     return layer
 
 
-@pytest.mark.parametrize('probe,dtype', [(MatmulProbe(100.0, 200.0), torch.bfloat16),
-                                         (MatmulProbe(115.0, 0.3), torch.float32)])
-def test_auto_on_cpu_follows_the_precision_policy(monkeypatch, probe, dtype):
-    monkeypatch.setattr(precision_module, 'cpu_matmul_probe', lambda: probe)
+@pytest.mark.parametrize('native,dtype', [(True, torch.bfloat16), (False, torch.float32)])
+def test_auto_on_cpu_follows_the_precision_policy(monkeypatch, native, dtype):
+    monkeypatch.setattr(precision_module, 'cpu_bf16_decision',
+                        lambda: CpuBf16Decision(native, 'test'))
     model = _linear([1.0, -2.0])
     wrapper = build_optim_wrapper(model, dict(type='SkipNonFiniteAmpOptimWrapper',
                                               device_type='cpu',
