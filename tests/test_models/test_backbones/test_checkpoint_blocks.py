@@ -2,8 +2,9 @@
 
 Both backbones, teacher-forced and SAR student-forcing passes, in train mode
 with label dropout and drop-path (random draws inside and outside the blocks):
-the gradients equal those of the plain model bit for bit in float32, the
-activations kept for backward shrink, and KV-cached sampling never checkpoints.
+the gradients equal those of the plain model bit for bit in float32, the global
+RNG stream continues as in the plain model, the activations kept for backward
+shrink, and KV-cached sampling never checkpoints.
 """
 import pytest
 import torch
@@ -29,8 +30,9 @@ def _models(backbone_type):
 
 
 def _run(model, student: bool):
-    """Gradients of a random projection of the logits, and the bytes of the activations
-    kept for backward (storages saved by autograd, parameters excluded)."""
+    """Gradients of a random projection of the logits, the bytes of the activations kept
+    for backward (storages saved by autograd, parameters excluded), and the global RNG
+    state after backward."""
     torch.manual_seed(1)
     labels = torch.tensor([0, 5, 7, 9])
     x = torch.randn(4, 9 if student else 13, 4)
@@ -49,7 +51,8 @@ def _run(model, student: bool):
                   else model(labels, x, PNS))
     projection = torch.randn(logits.shape, generator=torch.Generator().manual_seed(3))
     (logits * projection).sum().backward()
-    return {name: p.grad for name, p in model.named_parameters()}, sum(saved.values())
+    grads = {name: p.grad for name, p in model.named_parameters()}
+    return grads, sum(saved.values()), torch.get_rng_state()
 
 
 @pytest.mark.parametrize('student', [False, True], ids=['teacher_forced', 'student'])
@@ -58,13 +61,14 @@ def _run(model, student: bool):
 def test_checkpointed_blocks_give_the_same_gradients_and_keep_fewer_activations(
         backbone_type, student):
     plain, checkpointed = _models(backbone_type)
-    plain_grads, plain_bytes = _run(plain, student)
-    grads, saved_bytes = _run(checkpointed, student)
+    plain_grads, plain_bytes, plain_rng = _run(plain, student)
+    grads, saved_bytes, rng = _run(checkpointed, student)
     assert plain_grads.keys() == grads.keys()
     for name, grad in plain_grads.items():  # (the student pass leaves pos_start out)
         assert (grads[name] is None) if grad is None else torch.equal(grads[name], grad), name
     assert all(p.grad is not None for p in checkpointed.blocks.parameters())
     assert saved_bytes < plain_bytes / 2, (saved_bytes, plain_bytes)
+    assert torch.equal(rng, plain_rng)  # the recomputation replays the draws, takes none
 
 
 @pytest.mark.parametrize('backbone_type', [VARTransformer, FlexVARTransformer],
