@@ -1,9 +1,8 @@
 """Scenario 5: when one rank of a 2-process job dies or hangs, the other exits non-zero, soon.
 
-Both ranks are started directly (``--launcher pytorch`` with the torchrun
-environment) rather than under torchrun, whose agent would tear the job down
-itself: here nothing but the surviving rank's own error handling and the
-collective timeout from ``env_cfg.dist_cfg.timeout`` (5 s) can end it.
+The ranks are started directly, not under torchrun (``distributed_runs``):
+nothing but the surviving rank's own error handling and the collective timeout
+from ``env_cfg.dist_cfg.timeout`` (5 s) can end it.
 
 - dead: rank 1 is SIGKILLed in the middle of training; rank 0's next collective
   sees the closed connection.
@@ -12,37 +11,20 @@ collective timeout from ``env_cfg.dist_cfg.timeout`` (5 s) can end it.
 """
 import os
 import signal
-import socket
-import subprocess
 import time
 from pathlib import Path
 
 import pytest
-from reliability_runs import ITER_CONFIG, REPO, env, train_cmd, wait_for
+from distributed_runs import start_ranks
+from reliability_runs import ITER_CONFIG, wait_for
 
 TIMEOUT_S = 5
 BOUND_S = TIMEOUT_S + 50  # timeout, then exiting (workers, logs) on a loaded CI machine
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
-
-
 def _start_ranks(work_dir: Path, logs: Path) -> list:
-    port = str(_free_port())
-    cmd = train_cmd(ITER_CONFIG, work_dir, '--launcher', 'pytorch', '--cfg-options',
-                    'train_cfg.max_iters=100000', f'env_cfg.dist_cfg.timeout={TIMEOUT_S}')
-    ranks = []
-    for rank in range(2):
-        log = logs / f'rank{rank}.log'
-        with open(log, 'w') as out:
-            ranks.append(subprocess.Popen(
-                cmd, cwd=REPO, stdout=out, stderr=subprocess.STDOUT,
-                env=env(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE='2',
-                        MASTER_ADDR='127.0.0.1', MASTER_PORT=port)))
-    return ranks
+    return start_ranks(ITER_CONFIG, work_dir, logs, '--cfg-options', 'train_cfg.max_iters=100000',
+                       f'env_cfg.dist_cfg.timeout={TIMEOUT_S}')
 
 
 @pytest.mark.parametrize('fault', ['dead', 'hung'])

@@ -107,7 +107,8 @@ def test_nonfinite_gradient_with_finite_loss_is_skipped():
     for key, value in before.items():
         assert torch.equal(model.state_dict()[key], value)
     assert wrapper.optimizer.state == {}  # AdamW took no step: no moments
-    assert wrapper.last_skip == dict(iter=6, loss=loss.item(), nonfinite_grads=['weight'])
+    assert wrapper.last_skip == dict(iter=6, loss=loss.item(), nonfinite_grads=['weight'],
+                                     ranks=[0])
     assert all(p.grad is None for p in model.parameters())  # dropped, not accumulated
 
 

@@ -4,7 +4,8 @@
 What it adds to MMEngine 0.10.7's ``AmpOptimWrapper``, which refuses to start
 without an accelerator and applies non-finite updates: updates are skipped as by
 :class:`~sar_mm.engine.optim_wrappers.SkipNonFiniteOptimWrapper` (a non-finite
-loss, or, without loss scaling, a non-finite gradient), the dynamic loss scale
+loss, or, without loss scaling, a non-finite gradient, on any rank: all ranks
+skip together), the dynamic loss scale
 can be capped, and ``dtype`` follows sar_mm's precision policy
 (:func:`sar_mm.utils.precision.resolve_precision`), on CUDA and on CPUs.
 Configs select it with ``type='SkipNonFiniteAmpOptimWrapper'``, as does

@@ -17,6 +17,7 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
+from torch.utils.checkpoint import checkpoint
 
 from ..utils.scale_layout import num_tokens
 from .layers import (AdaLNBeforeHead, AdaLNSelfAttn, BlockCache, attention_dtype,
@@ -70,6 +71,13 @@ class BaseScaleTransformer(nn.Module):
             (:func:`~sar_mm.models.backbones.layers.compiled_run_blocks`) in
             training and sampling; off by default (see ``docs/benchmarks.md``
             for where it pays off).
+        checkpoint_blocks (bool): activation checkpointing of the blocks
+            (``torch.utils.checkpoint``, non-reentrant): a training pass keeps
+            only each block's input and runs the block again during backward,
+            trading about one more forward for the blocks' activations
+            (``docs/training_on_a_cluster.md``). Gradients are unchanged (the
+            drop-path draws are replayed); KV-cached sampling never
+            checkpoints. Not with ``compile_blocks``.
         **unknown: refused with the ``TypeError`` Python gives, naming the subclass.
     """
 
@@ -81,13 +89,17 @@ class BaseScaleTransformer(nn.Module):
                  drop_path_rate: Optional[float] = None, cond_drop_rate: float = 0.1,
                  attn_l2_norm: bool = True, norm_eps: float = 1e-6, init_adaln: float = 0.5,
                  init_adaln_gamma: float = 1e-5, init_head: float = 0.02,
-                 mask_cache_size: int = 16, compile_blocks: bool = False, **unknown) -> None:
+                 mask_cache_size: int = 16, compile_blocks: bool = False,
+                 checkpoint_blocks: bool = False, **unknown) -> None:
         if unknown:  # a subclass passes its **kwargs on: name the class the config built
             raise TypeError(f'{type(self).__name__}.__init__() got an unexpected keyword '
                             f'argument {next(iter(unknown))!r}')
         super().__init__()
         if depth < 1:
             raise ValueError(f'depth must be positive, got {depth}')
+        if compile_blocks and checkpoint_blocks:
+            raise ValueError('compile_blocks and checkpoint_blocks cannot be combined: '
+                             'choose one')
         self.depth = depth
         self.embed_dim = C = 64 * depth
         self.num_heads = depth
@@ -101,6 +113,7 @@ class BaseScaleTransformer(nn.Module):
         self.init_head = init_head
         self.mask_cache_size = mask_cache_size
         self.compile_blocks = compile_blocks
+        self.checkpoint_blocks = checkpoint_blocks
 
         self.word_embed = nn.Linear(cvae, C)
         self.class_emb = nn.Embedding(num_classes + 1, C)
@@ -194,6 +207,15 @@ class BaseScaleTransformer(nn.Module):
     def _run_blocks(self, x_BLC: torch.Tensor, cond_BD: torch.Tensor,
                     attn_bias: Optional[torch.Tensor],
                     caches: Optional[List[BlockCache]] = None) -> torch.Tensor:
+        """The blocks in order: x (B, L, C), cond (B, D) -> (B, L, C).
+
+        ``caches`` make it a KV-cached sampling step. With ``checkpoint_blocks``,
+        a pass that records gradients checkpoints each block.
+        """
+        if self.checkpoint_blocks and caches is None and torch.is_grad_enabled():
+            for block in self.blocks:
+                x_BLC = checkpoint(block, x_BLC, cond_BD, attn_bias, use_reentrant=False)
+            return x_BLC
         runner = compiled_run_blocks() if self.compile_blocks else run_blocks
         return runner(self.blocks, x_BLC, cond_BD, attn_bias, caches)
 
