@@ -90,11 +90,11 @@ def autoregressive_generate(backbone: torch.nn.Module,
     """
     patch_nums, guidance = list(sampling.patch_nums), sampling.guidance
     top_k, top_p, max_pn = sampling.top_k, sampling.top_p, sampling.max_pn
-    greedy_outside, greedy = sampling.greedy_outside, sampling.greedy
+    greedy = sampling.greedy
     B = label_B.shape[0]
     num_classes = backbone.num_classes
     labels_2B = torch.cat((label_B, torch.full_like(label_B, num_classes)))  # (2B,)
-    sampled_scales = None if greedy_outside is None else set(greedy_outside)
+    sampled_scales = None if sampling.sampled_scales is None else set(sampling.sampled_scales)
     if known is not None:
         known.check(B, patch_nums)
 
