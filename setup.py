@@ -53,8 +53,8 @@ setup(
     # - mmcv is not listed: a full mmcv and mmcv-lite provide the same `import mmcv`
     #   and neither may be installed over the other; sar_mm/version.py checks it at
     #   import, the `lite` extra installs mmcv-lite into a fresh environment.
-    # - einops and opencv-python are not listed: sar_mm never imports them (opencv
-    #   comes with mmengine and mmcv).
+    # - opencv-python is not listed: sar_mm never imports it (it comes with mmengine
+    #   and mmcv).
     # - setuptools (pkg_resources) is not listed: mmengine imports pkg_resources only
     #   in mmengine.utils.package_utils, reached by Config.fromfile for `pkg::` scoped
     #   _base_ files or read_base() imports from another package, and by mmengine.hub;
@@ -68,6 +68,9 @@ setup(
         # 0.10.0 with mmcv-lite 2.0.0; the loop/hook/optim-wrapper subclasses follow 0.10
         'mmengine>=0.10.0,<1.0',
         'torch-fidelity>=0.4,<0.5',  # metric_prc and the CLIP/DINOv2 extractors: 0.4.0
+        # rearrange / repeat of token maps to sequences and of the CFG pair; the
+        # floor is the tested series, not checked lower
+        'einops>=0.8',
         # numpy/Pillow/matplotlib: the APIs used are older (default_rng 1.17,
         # ImageOps.exif_transpose 6.0, Figure + FigureCanvasAgg); these are the first
         # releases with Python 3.10 wheels (torchvision excludes Pillow 8.3.*)

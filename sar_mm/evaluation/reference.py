@@ -35,6 +35,7 @@ from torch_fidelity.datasets import ImagesPathDataset
 from torch_fidelity.utils import glob_samples_paths
 
 from sar_mm.engine.atomic_local_backend import atomic_write_file
+from sar_mm.utils.adm_resize import adm_resize_short_side
 
 __all__ = [
     'ReferenceFileError', 'NpzImageDataset', 'center_crop_arr', 'reference_has_images',
@@ -115,9 +116,8 @@ class NpzImageDataset(Dataset):
 def center_crop_arr(pil_image: Image.Image, image_size: int) -> np.ndarray:
     """ADM's centre crop of reference images (``guided_diffusion`` ``center_crop_arr``).
 
-    Halve with a BOX filter while the short side is at least ``2 * image_size``,
-    resize (BICUBIC) so that the short side is ``image_size``, then take the
-    centre ``image_size`` square.
+    :func:`~sar_mm.utils.adm_resize.adm_resize_short_side` to ``image_size``, then
+    the centre ``image_size`` square.
 
     Args:
         pil_image: an RGB image.
@@ -126,12 +126,7 @@ def center_crop_arr(pil_image: Image.Image, image_size: int) -> np.ndarray:
     Returns:
         ndarray: uint8 (image_size, image_size, 3).
     """
-    while min(*pil_image.size) >= 2 * image_size:
-        pil_image = pil_image.resize(tuple(x // 2 for x in pil_image.size), resample=Image.BOX)
-    scale = image_size / min(*pil_image.size)
-    pil_image = pil_image.resize(tuple(round(x * scale) for x in pil_image.size),
-                                 resample=Image.BICUBIC)
-    arr = np.asarray(pil_image)  # (H', W', 3), min(H', W') == image_size
+    arr = adm_resize_short_side(pil_image, image_size)  # (H', W', 3), short side image_size
     top = (arr.shape[0] - image_size) // 2
     left = (arr.shape[1] - image_size) // 2
     return np.ascontiguousarray(arr[top:top + image_size, left:left + image_size])

@@ -237,7 +237,7 @@ def check_flexvar_small(pt_path: PathLike) -> List[ParityRow]:
     def sample(patch_nums: Sequence[int], cfg_schedule: str, **extras):
         sampling = SamplingConfig(patch_nums=patch_nums, cfg=float(config['ar_cfg']),
                                   cfg_schedule=cfg_schedule, top_k=top_k, top_p=top_p,
-                                  max_pn=max_pn, greedy_outside=FLEXVAR_SAMPLED_SCALES)
+                                  max_pn=max_pn, sampled_scales=FLEXVAR_SAMPLED_SCALES)
         return autoregressive_generate(
             bb, tok, data['ar_label_B'], sampling,
             generator=torch.Generator().manual_seed(int(config['ar_seed'])), **extras)

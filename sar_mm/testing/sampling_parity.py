@@ -61,7 +61,7 @@ def check_flexvar_sampling(pt_path: Union[str, Path]) -> List[ParityRow]:
             patch_nums=case['patch_nums'], cfg=float(case['cfg']),
             cfg_schedule='llamagen' if case['used_llamagen_cfg'] else 'flexvar',
             top_k=int(case['top_k']), top_p=float(case['top_p']), max_pn=int(case['max_pn']),
-            greedy_outside=FLEXVAR_SAMPLED_SCALES)
+            sampled_scales=FLEXVAR_SAMPLED_SCALES)
         out = autoregressive_generate(
             backbone, tokenizer, data['labels'], sampling,
             generator=torch.Generator().manual_seed(int(stored['seed'])),

@@ -165,7 +165,7 @@ def test_converted_release_reproduces_the_official_sample(reference_dir, tmp_pat
         backbone=converted['meta']['backbone'],
         test_cfg=dict(patch_nums=list(var['patch_nums']), cfg=setting['ar_cfg'],
                       cfg_schedule='flexvar', top_k=1, top_p=0.0, max_pn=16,
-                      greedy_outside=FLEXVAR_SAMPLED_SCALES))))
+                      sampled_scales=FLEXVAR_SAMPLED_SCALES))))
     generator = init_generator(config, str(tmp_path / 'flexvar_small_sarmm.pth'))
     images = sample_images(generator, var['ar_label_B'], seed=setting['ar_seed'],
                            as_numpy=False)

@@ -90,4 +90,10 @@ def test_lite_extra_matches_the_import_time_mmcv_range(setup_kwargs):
 
 def test_unused_packages_are_not_declared(setup_kwargs):
     names = declared(setup_kwargs)
-    assert not {'einops', 'opencv-python', 'setuptools'} & set(names)
+    assert not {'opencv-python', 'setuptools'} & set(names)
+
+
+def test_einops_is_used_and_declared(setup_kwargs):
+    assert 'einops' in imported_top_level_modules()
+    assert 'einops' in {canonicalize_name(Requirement(r).name)
+                        for r in setup_kwargs['install_requires']}

@@ -37,5 +37,5 @@ model = dict(
         top_p=0.95,
         max_pn=16,
         # scales FlexVAR samples with top-k; every other scale is drawn greedily
-        greedy_outside=(1, 2, 3, 4, 5, 6, 8, 10, 13, 16, 23, 24, 32)),
+        sampled_scales=(1, 2, 3, 4, 5, 6, 8, 10, 13, 16, 23, 24, 32)),
 )

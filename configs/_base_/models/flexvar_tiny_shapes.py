@@ -56,7 +56,7 @@ model = dict(
         top_k=50,
         top_p=0.95,
         max_pn=8,
-        greedy_outside=None,
+        sampled_scales=None,
         # sample a batch at once (per-sample random streams): about 50x faster on a
         # CPU than one transformer call per sample
         batch_invariant=False),

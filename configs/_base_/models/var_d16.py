@@ -37,5 +37,5 @@ model = dict(
         top_k=900,
         top_p=0.96,
         max_pn=None,
-        greedy_outside=None),
+        sampled_scales=None),
 )

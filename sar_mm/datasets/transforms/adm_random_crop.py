@@ -14,6 +14,7 @@ from mmcv.transforms import BaseTransform
 from PIL import Image
 
 from sar_mm.registry import TRANSFORMS
+from sar_mm.utils.adm_resize import adm_resize_short_side
 
 __all__ = ['ADMRandomCrop', 'adm_random_crop']
 
@@ -39,14 +40,7 @@ def adm_random_crop(img: np.ndarray, size: int, min_crop_frac: float, max_crop_f
     high = math.ceil(size / min_crop_frac)
     short_side = int(rng.randint(low, high + 1))  # the resized short side
 
-    pil_image = Image.fromarray(img)
-    while min(*pil_image.size) >= 2 * short_side:
-        pil_image = pil_image.resize(tuple(x // 2 for x in pil_image.size), resample=Image.BOX)
-    scale = short_side / min(*pil_image.size)
-    pil_image = pil_image.resize(tuple(round(x * scale) for x in pil_image.size),
-                                 resample=Image.BICUBIC)
-
-    arr = np.asarray(pil_image)  # (H', W', 3), min(H', W') == short_side
+    arr = adm_resize_short_side(Image.fromarray(img), short_side)  # (H', W', 3)
     top = int(rng.randint(arr.shape[0] - size + 1))
     left = int(rng.randint(arr.shape[1] - size + 1))
     return np.ascontiguousarray(arr[top:top + size, left:left + size])

@@ -13,6 +13,7 @@ from typing import Optional, Sequence, Tuple
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from einops import rearrange
 
 from sar_mm.registry import BACKBONES
 from .base_backbone import BaseScaleTransformer
@@ -36,7 +37,7 @@ def sincos_position_grid(grid_size: int, dim: int) -> torch.Tensor:
     table = torch.zeros(grid_size, grid_size, dim)
     table[:, :, 0::2] = torch.sin(coords[:, None, None] * div)  # rows: (G, 1, dim/2)
     table[:, :, 1::2] = torch.cos(coords[None, :, None] * div)  # cols: (1, G, dim/2)
-    return table.permute(2, 0, 1).unsqueeze(0)  # (1, dim, G, G)
+    return rearrange(table, 'h w c -> 1 c h w')  # (1, dim, G, G)
 
 
 @BACKBONES.register_module()
@@ -83,4 +84,4 @@ class FlexVARTransformer(BaseScaleTransformer):
         """
         pn = int(patch_nums[si])
         pos = F.interpolate(self.pos_1LC, size=(pn, pn), mode='area')  # (1, C, pn, pn)
-        return pos.flatten(2).transpose(1, 2)  # (1, pn*pn, C)
+        return rearrange(pos, '1 c h w -> 1 (h w) c')  # (1, pn*pn, C)

@@ -33,42 +33,27 @@ from sar_mm.models.tokenizers.flex_vqvae import FlexVQVAE
 from sar_mm.utils.state_dict_conversion import (ConversionError, Rule, check_state_dict_matches,
                                                 convert_state_dict)
 
+from .transformer_rules import LINEAR, TRANSFORMER_RULES, require
+
 __all__ = [
     'FLEXVAR_RULES', 'FLEXVAE_RULES', 'flexvar_kwargs_from_state_dict',
     'flexvae_kwargs_from_state_dict', 'check_flexvar_conversion', 'convert_flexvar_checkpoints'
 ]
 
-_LINEAR = r'(?:weight|bias)'
-
-#: Rules for a FlexVAR / SAR transformer state dict (ordered; every key must
-#: match exactly one).
-FLEXVAR_RULES: List[Rule] = [
-    (r'attn_bias_for_masking', None),
-    (r'(pos_start|pos_1LC|class_emb\.weight)', r'backbone.\1'),
-    (rf'(word_embed\.{_LINEAR})', r'backbone.\1'),
-    (r'(blocks\.\d+\.attn\.(?:scale_mul_1H11|q_bias|v_bias|zero_k_bias|mat_qkv\.weight))',
-     r'backbone.\1'),
-    (rf'(blocks\.\d+\.(?:attn\.proj|ffn\.fc1|ffn\.fc2|ada_lin\.1)\.{_LINEAR})', r'backbone.\1'),
-    (rf'(head_nm\.ada_lin\.1\.{_LINEAR}|head\.{_LINEAR})', r'backbone.\1'),
-]
+#: Rules for a FlexVAR / SAR transformer state dict: exactly the shared transformer rules.
+FLEXVAR_RULES: List[Rule] = list(TRANSFORMER_RULES)
 
 #: Rules for ``FlexVAE.pth`` (LlamaGen VQ-16).
 FLEXVAE_RULES: List[Rule] = [
-    (rf'((?:encoder|decoder)\.(?:conv_in|conv_out|norm_out)\.{_LINEAR})', r'tokenizer.\1'),
-    (rf'((?:encoder|decoder)\.mid\.\d+\.\w+\.{_LINEAR})', r'tokenizer.\1'),
-    (rf'((?:encoder|decoder)\.conv_blocks\.\d+\.(?:res|attn)\.\d+\.\w+\.{_LINEAR})',
+    (rf'((?:encoder|decoder)\.(?:conv_in|conv_out|norm_out)\.{LINEAR})', r'tokenizer.\1'),
+    (rf'((?:encoder|decoder)\.mid\.\d+\.\w+\.{LINEAR})', r'tokenizer.\1'),
+    (rf'((?:encoder|decoder)\.conv_blocks\.\d+\.(?:res|attn)\.\d+\.\w+\.{LINEAR})',
      r'tokenizer.\1'),
-    (rf'(encoder\.conv_blocks\.\d+\.downsample\.conv\.{_LINEAR})', r'tokenizer.\1'),
-    (rf'(decoder\.conv_blocks\.\d+\.upsample\.conv\.{_LINEAR})', r'tokenizer.\1'),
+    (rf'(encoder\.conv_blocks\.\d+\.downsample\.conv\.{LINEAR})', r'tokenizer.\1'),
+    (rf'(decoder\.conv_blocks\.\d+\.upsample\.conv\.{LINEAR})', r'tokenizer.\1'),
     (r'(quantize\.embedding\.weight|quantize\.codebook_used)', r'tokenizer.\1'),
-    (rf'((?:post_)?quant_conv\.{_LINEAR})', r'tokenizer.\1'),
+    (rf'((?:post_)?quant_conv\.{LINEAR})', r'tokenizer.\1'),
 ]
-
-
-def _require(sd: Dict[str, torch.Tensor], key: str, what: str) -> torch.Tensor:
-    if key not in sd:
-        raise ConversionError(f'{what} checkpoint lacks {key!r}; cannot read its architecture')
-    return sd[key]
 
 
 def _indices(sd: Dict[str, torch.Tensor], pattern: str) -> List[int]:
@@ -84,19 +69,19 @@ def flexvar_kwargs_from_state_dict(sd: Dict[str, torch.Tensor]) -> Dict[str, Any
     if not blocks:
         raise ConversionError('transformer checkpoint has no blocks.N.* keys')
     depth = blocks[-1] + 1
-    class_emb = _require(sd, 'class_emb.weight', 'transformer')
+    class_emb = require(sd, 'class_emb.weight', 'transformer')
     if class_emb.shape[1] != 64 * depth:
         raise ConversionError(f'a FlexVAR with {depth} blocks is {64 * depth} wide, but '
                               f'class_emb.weight is {tuple(class_emb.shape)}')
-    pos = _require(sd, 'pos_1LC', 'transformer')
+    pos = require(sd, 'pos_1LC', 'transformer')
     if pos.ndim != 4 or pos.shape[2] != pos.shape[3]:
         raise ConversionError(f'pos_1LC should be a (1, C, G, G) grid, got {tuple(pos.shape)} '
                               '(a VAR checkpoint? use var_to_sarmm.py)')
     return dict(
         depth=depth,
         num_classes=class_emb.shape[0] - 1,
-        vocab_size=_require(sd, 'head.weight', 'transformer').shape[0],
-        cvae=_require(sd, 'word_embed.weight', 'transformer').shape[1],
+        vocab_size=require(sd, 'head.weight', 'transformer').shape[0],
+        cvae=require(sd, 'word_embed.weight', 'transformer').shape[1],
         pos_grid_size=pos.shape[-1])
 
 
@@ -107,19 +92,19 @@ def flexvae_kwargs_from_state_dict(sd: Dict[str, torch.Tensor]) -> Dict[str, Any
     if not levels or not res:
         raise ConversionError('tokenizer checkpoint lacks encoder.conv_blocks.N.res.M keys; '
                               'is it FlexVAE.pth?')
-    ch = _require(sd, 'encoder.conv_in.weight', 'tokenizer').shape[0]
+    ch = require(sd, 'encoder.conv_in.weight', 'tokenizer').shape[0]
     ch_mult = tuple(
-        _require(sd, f'encoder.conv_blocks.{i}.res.0.conv1.weight', 'tokenizer').shape[0] // ch
+        require(sd, f'encoder.conv_blocks.{i}.res.0.conv1.weight', 'tokenizer').shape[0] // ch
         for i in levels)
-    embedding = _require(sd, 'quantize.embedding.weight', 'tokenizer')
+    embedding = require(sd, 'quantize.embedding.weight', 'tokenizer')
     return dict(
         ch=ch,
-        z_channels=_require(sd, 'quant_conv.weight', 'tokenizer').shape[1],
+        z_channels=require(sd, 'quant_conv.weight', 'tokenizer').shape[1],
         ch_mult=ch_mult,
         num_res_blocks=len(res),
         vocab_size=embedding.shape[0],
         embed_dim=embedding.shape[1],
-        usage_buffer_size=_require(sd, 'quantize.codebook_used', 'tokenizer').shape[0])
+        usage_buffer_size=require(sd, 'quantize.codebook_used', 'tokenizer').shape[0])
 
 
 def check_flexvar_conversion(state_dict: Dict[str, torch.Tensor], backbone_kwargs: Dict[str, Any],

@@ -29,38 +29,28 @@ from sar_mm.models.utils.scale_layout import CANONICAL_PATCH_NUMS, num_tokens
 from sar_mm.utils.state_dict_conversion import (ConversionError, Rule, check_state_dict_matches,
                                                 convert_state_dict)
 
+from .transformer_rules import LINEAR, TRANSFORMER_RULES, require
+
 __all__ = [
     'VAR_RULES', 'VQVAE_RULES', 'var_kwargs_from_state_dict',
     'vqvae_kwargs_from_state_dict', 'convert_var_checkpoints', 'check_var_conversion'
 ]
 
-_LINEAR = r'(?:weight|bias)'
-#: Rules for ``var_d*.pth`` (ordered; every key must match exactly one).
-VAR_RULES: List[Rule] = [
-    (r'attn_bias_for_masking', None),
+#: Rules for ``var_d*.pth`` (every key must match exactly one): the shared transformer rules
+#: plus VAR's level embedding; ``lvl_1L`` (the level of every position) is rebuilt.
+VAR_RULES: List[Rule] = TRANSFORMER_RULES + [
     (r'lvl_1L', None),
-    (r'(pos_start|pos_1LC|class_emb\.weight|lvl_embed\.weight)', r'backbone.\1'),
-    (rf'(word_embed\.{_LINEAR})', r'backbone.\1'),
-    (r'(blocks\.\d+\.attn\.(?:scale_mul_1H11|q_bias|v_bias|zero_k_bias|mat_qkv\.weight))',
-     r'backbone.\1'),
-    (rf'(blocks\.\d+\.(?:attn\.proj|ffn\.fc1|ffn\.fc2|ada_lin\.1)\.{_LINEAR})', r'backbone.\1'),
-    (rf'(head_nm\.ada_lin\.1\.{_LINEAR}|head\.{_LINEAR})', r'backbone.\1'),
+    (r'(lvl_embed\.weight)', r'backbone.\1'),
 ]
 
 #: Rules for ``vae_ch160v4096z32.pth``.
 VQVAE_RULES: List[Rule] = [
     (r'quantize\.ema_vocab_hit_SV', None),
-    (rf'((?:encoder|decoder)\.[\w.]+\.{_LINEAR})', r'tokenizer.\1'),
+    (rf'((?:encoder|decoder)\.[\w.]+\.{LINEAR})', r'tokenizer.\1'),
     (r'(quantize\.embedding\.weight)', r'tokenizer.\1'),
-    (rf'(quantize\.quant_resi\.qresi_ls\.\d+\.{_LINEAR})', r'tokenizer.\1'),
-    (rf'((?:post_)?quant_conv\.{_LINEAR})', r'tokenizer.\1'),
+    (rf'(quantize\.quant_resi\.qresi_ls\.\d+\.{LINEAR})', r'tokenizer.\1'),
+    (rf'((?:post_)?quant_conv\.{LINEAR})', r'tokenizer.\1'),
 ]
-
-
-def _require(sd: Dict[str, torch.Tensor], key: str, what: str) -> torch.Tensor:
-    if key not in sd:
-        raise ConversionError(f'{what} checkpoint lacks {key!r}; cannot read its architecture')
-    return sd[key]
 
 
 def _count(sd: Dict[str, torch.Tensor], template: str) -> int:
@@ -85,13 +75,13 @@ def var_kwargs_from_state_dict(sd: Dict[str, torch.Tensor],
     if depth == 0:
         raise ConversionError('VAR checkpoint has no blocks.N.* keys; is it the VAR transformer '
                               f'(var_d*.pth)? its first keys: {sorted(sd)[:5]}')
-    class_emb = _require(sd, 'class_emb.weight', 'VAR')
+    class_emb = require(sd, 'class_emb.weight', 'VAR')
     if class_emb.shape[1] != 64 * depth:
         raise ConversionError(f'VAR checkpoint with {depth} blocks should be {64 * depth} wide, '
                               f'class_emb.weight is {tuple(class_emb.shape)}')
     pns = tuple(CANONICAL_PATCH_NUMS if patch_nums is None else patch_nums)
-    L = _require(sd, 'pos_1LC', 'VAR').shape[1]
-    levels = _require(sd, 'lvl_embed.weight', 'VAR').shape[0]
+    L = require(sd, 'pos_1LC', 'VAR').shape[1]
+    levels = require(sd, 'lvl_embed.weight', 'VAR').shape[0]
     if num_tokens(pns) != L or len(pns) != levels:
         raise ConversionError(f'schedule {list(pns)} (L={num_tokens(pns)}, '
                               f'{len(pns)} levels) does not fit the checkpoint (pos_1LC L={L}, '
@@ -99,15 +89,15 @@ def var_kwargs_from_state_dict(sd: Dict[str, torch.Tensor],
     return dict(
         depth=depth,
         num_classes=class_emb.shape[0] - 1,
-        vocab_size=_require(sd, 'head.weight', 'VAR').shape[0],
-        cvae=_require(sd, 'word_embed.weight', 'VAR').shape[1],
+        vocab_size=require(sd, 'head.weight', 'VAR').shape[0],
+        cvae=require(sd, 'word_embed.weight', 'VAR').shape[1],
         patch_nums=pns)
 
 
 def vqvae_kwargs_from_state_dict(sd: Dict[str, torch.Tensor],
                                  patch_nums: Sequence[int]) -> Dict[str, Any]:
     """``MultiScaleVQVAE`` kwargs read from a VQVAE state dict's keys and shapes."""
-    ch = _require(sd, 'encoder.conv_in.weight', 'VQVAE').shape[0]
+    ch = require(sd, 'encoder.conv_in.weight', 'VQVAE').shape[0]
     levels = _count(sd, 'encoder.down.{}.block.0.conv1.weight')
     blocks = _count(sd, 'encoder.down.0.block.{}.conv1.weight')
     phis = _count(sd, 'quantize.quant_resi.qresi_ls.{}.weight')
@@ -115,9 +105,9 @@ def vqvae_kwargs_from_state_dict(sd: Dict[str, torch.Tensor],
         raise ConversionError('VQVAE checkpoint lacks encoder.down.N.block.M / '
                               'quantize.quant_resi.qresi_ls.N keys; is it the VAR VQVAE '
                               f'(vae_ch160v4096z32.pth)? its first keys: {sorted(sd)[:5]}')
-    ch_mult = tuple(_require(sd, f'encoder.down.{i}.block.0.conv1.weight', 'VQVAE').shape[0] // ch
+    ch_mult = tuple(require(sd, f'encoder.down.{i}.block.0.conv1.weight', 'VQVAE').shape[0] // ch
                     for i in range(levels))
-    embedding = _require(sd, 'quantize.embedding.weight', 'VQVAE')
+    embedding = require(sd, 'quantize.embedding.weight', 'VQVAE')
     return dict(
         ch=ch,
         z_channels=embedding.shape[1],

@@ -167,7 +167,7 @@ class ScaleWiseAR(BaseModel):
         test_cfg (dict, optional): sampling settings, parsed once into
             :attr:`sampling` (:class:`~sar_mm.models.utils.SamplingConfig`,
             what is drawn: ``patch_nums``, ``cfg``, ``cfg_schedule``,
-            ``top_k``, ``top_p``, ``max_pn``, ``greedy_outside``, ``greedy``)
+            ``top_k``, ``top_p``, ``max_pn``, ``sampled_scales``, ``greedy``)
             and :attr:`numerics` (:class:`~sar_mm.models.utils.SamplingNumerics`,
             how it runs: ``precision``, ``tf32``, ``batch_invariant``,
             ``float32_logits``). Missing

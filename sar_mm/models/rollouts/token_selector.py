@@ -2,8 +2,8 @@
 from typing import Dict, Optional
 
 import torch
-from mmengine.dist import get_rank, get_world_size
 
+from ..utils.rank_seed import rank_seed
 from ..utils.sampling import greedy_from_logits, sample_from_logits
 
 __all__ = ['TokenSelector']
@@ -45,7 +45,7 @@ class TokenSelector:
     def _get_generator(self, device: torch.device) -> torch.Generator:
         if self.generator is None or self.generator.device.type != device.type:
             self.generator = torch.Generator(device=device)
-            self.generator.manual_seed(self.seed * get_world_size() + get_rank())
+            self.generator.manual_seed(rank_seed(self.seed))
             if self._pending_state is not None:
                 self._set_state(self._pending_state)
                 self._pending_state = None

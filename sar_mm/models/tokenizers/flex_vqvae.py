@@ -13,6 +13,7 @@ from typing import List, Optional, Sequence, Tuple
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from einops import rearrange
 
 from sar_mm.registry import TOKENIZERS
 from .base_tokenizer import BaseMultiScaleTokenizer
@@ -104,7 +105,7 @@ class FlexVQVAE(BaseMultiScaleTokenizer):
         """bicubic(code map pn -> next_pn), flattened to (B, next_pn ** 2, Cvae)."""
         code = self.idx_to_code_map(idx_Bl, pn)  # (B, Cvae, pn, pn)
         up = F.interpolate(code, size=(next_pn, next_pn), mode='bicubic')  # (B, Cvae, n, n)
-        return up.flatten(2).transpose(1, 2)  # (B, next_pn*next_pn, Cvae)
+        return rearrange(up, 'b c h w -> b (h w) c')  # (B, next_pn*next_pn, Cvae)
 
     def idx_to_next_inputs(self, idx_list: Sequence[torch.Tensor],
                            patch_nums: Sequence[int]) -> torch.Tensor:

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from einops import rearrange
 
 __all__ = ['ResidualQuantizer', 'phi_index_per_scale', 'nearest_code_sqdist',
            'check_residual_schedule']
@@ -225,7 +226,6 @@ class ResidualQuantizer(nn.Module):
 
     def next_input(self, f_hat: torch.Tensor, si: int, patch_nums: Sequence[int]) -> torch.Tensor:
         """Input of scale ``si + 1``: ``area(f_hat -> pn_{si+1})`` flattened, (B, pn ** 2, C)."""
-        B, C = f_hat.shape[:2]
         pn_next = patch_nums[si + 1]
         x = F.interpolate(f_hat, size=(pn_next, pn_next), mode='area')  # (B, C, pn, pn)
-        return x.view(B, C, -1).transpose(1, 2)  # (B, pn * pn, C)
+        return rearrange(x, 'b c h w -> b (h w) c')  # (B, pn * pn, C)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import List, Optional, Sequence, Union
 
 import torch
+from einops import rearrange, repeat
 
 from .known_tokens import KnownTokens
 from .sampling import greedy_from_logits, sample_from_logits
@@ -90,11 +91,11 @@ def autoregressive_generate(backbone: torch.nn.Module,
     """
     patch_nums, guidance = list(sampling.patch_nums), sampling.guidance
     top_k, top_p, max_pn = sampling.top_k, sampling.top_p, sampling.max_pn
-    greedy_outside, greedy = sampling.greedy_outside, sampling.greedy
+    greedy = sampling.greedy
     B = label_B.shape[0]
     num_classes = backbone.num_classes
     labels_2B = torch.cat((label_B, torch.full_like(label_B, num_classes)))  # (2B,)
-    sampled_scales = None if greedy_outside is None else set(greedy_outside)
+    sampled_scales = None if sampling.sampled_scales is None else set(sampling.sampled_scales)
     if known is not None:
         known.check(B, patch_nums)
 
@@ -107,7 +108,8 @@ def autoregressive_generate(backbone: torch.nn.Module,
             logits_2BlV = cache.step(x_BlC)  # (2B, pn*pn, V), the head's dtype
             if float32_logits:
                 logits_2BlV = logits_2BlV.float()
-            logits_BlV = guidance.guide(logits_2BlV[:B], logits_2BlV[B:], si, patch_nums)
+            cond_BlV, uncond_BlV = rearrange(logits_2BlV, '(pair b) l v -> pair b l v', pair=2)
+            logits_BlV = guidance.guide(cond_BlV, uncond_BlV, si, patch_nums)
             if return_logits:
                 logits_per_scale.append(logits_BlV)
             if greedy:
@@ -123,7 +125,8 @@ def autoregressive_generate(backbone: torch.nn.Module,
             if si < len(patch_nums) - 1:
                 next_BlCv, state = tokenizer.ar_next_input(idx_Bl, si, patch_nums, state)
                 x_BlC = cache.embed(next_BlCv, si + 1)  # (B, l, C)
-                x_BlC = x_BlC.repeat(2, 1, 1)  # (2B, l, C): same input for both CFG halves
+                # (2B, l, C): the same input for both CFG halves
+                x_BlC = repeat(x_BlC, 'b l c -> (pair b) l c', pair=2)
 
     images = tokenizer.decode_idx(idx_per_scale, patch_nums, all_scales=return_scale_images)
     return ARGenerationOutput(

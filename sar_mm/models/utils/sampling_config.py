@@ -89,9 +89,9 @@ class SamplingConfig(_TestCfgPart):
         top_p (float): nucleus mass in ``[0, 1]``, ``0`` disables.
         max_pn (int, optional): scales with ``pn > max_pn`` are drawn with
             ``top_k=1`` (and get the full ``cfg`` with ``'flexvar'``).
-        greedy_outside (sequence of int, optional): scales outside this set are
-            drawn with ``top_k=1`` (FlexVAR:
-            :data:`~sar_mm.models.utils.ar_generation.FLEXVAR_SAMPLED_SCALES`);
+        sampled_scales (sequence of int, optional): the scales drawn with
+            ``top_k`` / ``top_p``; every other scale is drawn with ``top_k=1``
+            (FlexVAR: :data:`~sar_mm.models.utils.ar_generation.FLEXVAR_SAMPLED_SCALES`);
             ``None`` samples every scale alike.
         greedy (bool): take the arg-max on every scale (no randomness used).
     """
@@ -104,7 +104,7 @@ class SamplingConfig(_TestCfgPart):
     top_k: int = 900
     top_p: float = 0.96
     max_pn: Optional[int] = None
-    greedy_outside: Optional[Tuple[int, ...]] = None
+    sampled_scales: Optional[Tuple[int, ...]] = None
     greedy: bool = False
 
     def __post_init__(self) -> None:
@@ -127,8 +127,8 @@ class SamplingConfig(_TestCfgPart):
                 raise ValueError(f'test_cfg.max_pn must be a positive int or None, got '
                                  f'{self.max_pn!r}')
             _set(self, 'max_pn', max_pn)
-        if self.greedy_outside is not None:
-            _set(self, 'greedy_outside', _positive_ints('greedy_outside', self.greedy_outside))
+        if self.sampled_scales is not None:
+            _set(self, 'sampled_scales', _positive_ints('sampled_scales', self.sampled_scales))
         if not isinstance(self.greedy, bool):
             raise ValueError(f'test_cfg.greedy must be True or False, got {self.greedy!r}')
         CFGSchedule(self.cfg_schedule, self.cfg, self.max_pn)  # checks the name now

@@ -14,9 +14,8 @@ import random
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from mmengine.dist import get_rank, get_world_size
-
 from sar_mm.registry import TASK_UTILS
+from .rank_seed import rank_seed
 from .scale_layout import CANONICAL_PATCH_NUMS, check_schedule, num_tokens
 
 __all__ = ['FixedScaleSchedule', 'FlexVARRandomScaleSchedule', 'FlexVARScheduleSettings',
@@ -24,11 +23,6 @@ __all__ = ['FixedScaleSchedule', 'FlexVARRandomScaleSchedule', 'FlexVARScheduleS
 
 #: the first two scales of every non-canonical FlexVAR draw; the random drops never remove them
 FLEXVAR_FIXED_HEAD = (1, 2)
-
-
-def _rank_seed(seed: int) -> int:
-    """``seed * world_size + rank`` (docs/method.md §4.1, official ``seed_everything``)."""
-    return seed * get_world_size() + get_rank()
 
 
 @TASK_UTILS.register_module()
@@ -171,7 +165,7 @@ class FlexVARRandomScaleSchedule:
     def __init__(self, seed: int = 0, **settings: Any) -> None:
         self.settings = FlexVARScheduleSettings(**settings)
         self.seed = seed
-        self.rng = random.Random(_rank_seed(seed))
+        self.rng = random.Random(rank_seed(seed))
 
     @property
     def max_scale(self) -> int:

@@ -22,7 +22,7 @@ def model() -> ScaleWiseAR:
         # the release's test_cfg (configs/_base_/models/flexvar_d16.py), smaller top-k
         test_cfg=dict(patch_nums=(1, 2, 3, 4, 5, 6, 8, 10, 13, 16), cfg=2.5,
                       cfg_schedule='flexvar', top_k=32, top_p=0.95, max_pn=16,
-                      greedy_outside=FLEXVAR_SAMPLED_SCALES)).eval()
+                      sampled_scales=FLEXVAR_SAMPLED_SCALES)).eval()
     perturb_weights(model.backbone)
     return model
 

@@ -21,7 +21,7 @@ def official_flexvar_sampling(ref, patch_nums, greedy=False, **kwargs):
     cfg = ref['cfg']
     sampling = SamplingConfig(patch_nums=patch_nums, cfg=cfg['ar_cfg'], cfg_schedule='flexvar',
                               top_k=1, top_p=0.0, max_pn=16,
-                              greedy_outside=FLEXVAR_SAMPLED_SCALES, greedy=greedy)
+                              sampled_scales=FLEXVAR_SAMPLED_SCALES, greedy=greedy)
     return autoregressive_generate(ref['bb'], ref['tok'], ref['var']['ar_label_B'], sampling,
                                    generator=torch.Generator().manual_seed(cfg['ar_seed']),
                                    **kwargs)
@@ -100,7 +100,7 @@ def test_off_list_scales_are_drawn_greedily(tiny_pair):
     # 7 is not in FlexVAR's list and 6 > max_pn=5: both must be arg-max whatever the seed
     patch_nums = [1, 2, 6, 7]
     sampling = SamplingConfig(patch_nums=patch_nums, cfg=1.0, cfg_schedule='flexvar', top_k=0,
-                              top_p=0.0, max_pn=5, greedy_outside=FLEXVAR_SAMPLED_SCALES)
+                              top_p=0.0, max_pn=5, sampled_scales=FLEXVAR_SAMPLED_SCALES)
     outs = [
         autoregressive_generate(backbone, tokenizer, labels, sampling,
                                 generator=torch.Generator().manual_seed(seed), return_logits=True)

@@ -9,14 +9,14 @@ from sar_mm.models.utils import (CFGSchedule, SamplingConfig, SamplingNumerics,
                                  split_test_cfg)
 
 FLEXVAR_TEST_CFG = dict(patch_nums=[1, 2, 4], cfg=2, cfg_schedule='flexvar', top_k=16,
-                        top_p=0.9, max_pn=16, greedy_outside=[1, 2, 3], precision='bf16',
+                        top_p=0.9, max_pn=16, sampled_scales=[1, 2, 3], precision='bf16',
                         batch_invariant='auto')
 
 
 def test_defaults_are_the_var_fid_recipe_with_exact_numerics():
     assert SamplingConfig.from_test_cfg() == SamplingConfig(
         patch_nums=(1, 2, 3, 4, 5, 6, 8, 10, 13, 16), cfg=1.5, cfg_schedule='var', top_k=900,
-        top_p=0.96, max_pn=None, greedy_outside=None, greedy=False)
+        top_p=0.96, max_pn=None, sampled_scales=None, greedy=False)
     assert SamplingNumerics.from_test_cfg() == SamplingNumerics(precision='fp32', tf32=False,
                                                                 batch_invariant=True,
                                                                 float32_logits=True)
@@ -25,7 +25,7 @@ def test_defaults_are_the_var_fid_recipe_with_exact_numerics():
 def test_one_test_cfg_splits_into_the_two_objects():
     sampling = SamplingConfig.from_test_cfg(FLEXVAR_TEST_CFG)
     numerics = SamplingNumerics.from_test_cfg(FLEXVAR_TEST_CFG)
-    assert sampling.patch_nums == (1, 2, 4) and sampling.greedy_outside == (1, 2, 3)
+    assert sampling.patch_nums == (1, 2, 4) and sampling.sampled_scales == (1, 2, 3)
     assert sampling.cfg == 2.0 and isinstance(sampling.cfg, float)
     assert (sampling.cfg_schedule, sampling.top_k, sampling.top_p, sampling.max_pn) == (
         'flexvar', 16, 0.9, 16)
@@ -72,7 +72,7 @@ def test_batch_invariant_resolves_per_device():
     ('top_k', True, 'test_cfg.top_k must be an int >= 0'),
     ('top_p', 1.2, r'test_cfg.top_p must be a number in \[0, 1\]'),
     ('max_pn', 0, 'test_cfg.max_pn must be a positive int or None, got 0'),
-    ('greedy_outside', [1, -2], 'test_cfg.greedy_outside must be a non-empty sequence'),
+    ('sampled_scales', [1, -2], 'test_cfg.sampled_scales must be a non-empty sequence'),
     ('greedy', 'yes', "test_cfg.greedy must be True or False, got 'yes'"),
     ('precision', 'half', "precision must be 'auto' or one of"),
     ('tf32', 'on', "test_cfg.tf32 must be True or False, got 'on'"),

@@ -4,7 +4,7 @@ from collections import Counter
 import pytest
 import torch
 
-from sar_mm.models.utils import scale_schedule as schedule_module
+from sar_mm.models.utils import rank_seed as rank_seed_module
 from sar_mm.models.utils.scale_layout import CANONICAL_PATCH_NUMS
 from sar_mm.models.utils.scale_schedule import (FixedScaleSchedule, FlexVARRandomScaleSchedule,
                                                 FlexVARScheduleSettings, draw_flexvar_schedule)
@@ -75,8 +75,8 @@ def test_random_schedule_statistics_match_the_spec_simulation():
 
 def test_each_rank_draws_its_own_schedule(monkeypatch):
     def build(rank, world_size, seed=3):
-        monkeypatch.setattr(schedule_module, 'get_rank', lambda: rank)
-        monkeypatch.setattr(schedule_module, 'get_world_size', lambda: world_size)
+        monkeypatch.setattr(rank_seed_module, 'get_rank', lambda: rank)
+        monkeypatch.setattr(rank_seed_module, 'get_world_size', lambda: world_size)
         return FlexVARRandomScaleSchedule(seed=seed)
 
     rank0, rank1 = build(0, 4), build(1, 4)
