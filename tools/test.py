@@ -63,6 +63,7 @@ from sar_mm.evaluation import SampleFolderDataset, list_sample_indices, pack_sam
 from sar_mm.models.generators.scale_wise_ar import protocol_test_cfg
 from sar_mm.registry import DATASETS, RUNNERS
 from sar_mm.utils.checkpoint_io import trust_checkpoint_path
+from sar_mm.utils.cli_errors import run_cli
 from sar_mm.utils.config_validation import check_runner_config
 from sar_mm.utils.setup_env import register_all_modules
 
@@ -266,4 +267,4 @@ def main(argv: Optional[List[str]] = None) -> dict:
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_cli(main))
