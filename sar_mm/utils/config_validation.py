@@ -130,6 +130,15 @@ def check_runner_config(cfg: Any) -> None:
         if close:
             raise KeyError(f'unknown top-level config key {key!r}: did you mean {close[0]!r}? '
                            f'(the Runner would ignore it)')
+    hooks = cfg.get('default_hooks') or {}
+    for name, hook in hooks.items():
+        if isinstance(hook, dict) and 'type' not in hook:  # ``default_hooks.chekpoint.x=1``
+            typed = [other for other, value in hooks.items() if isinstance(value, dict)
+                     and 'type' in value]
+            close = difflib.get_close_matches(name, typed, n=1, cutoff=0.6)
+            hint = f' Did you mean {close[0]!r}?' if close else ''
+            raise KeyError(f'default_hooks.{name} has no type, so it is no hook of the '
+                           f'config.{hint} Hooks: {", ".join(typed)}')
     for where, component, registry_name in _runner_components(cfg):
         registry = getattr(sar_mm_registry, registry_name)
         scope_name = component.get('_scope_')

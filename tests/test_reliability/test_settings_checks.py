@@ -40,6 +40,9 @@ def _with(option: dict) -> Config:
     ({'model.backbone.dpeth': 2}, "model.backbone.dpeth: FlexVARTransformer takes no argument"),
     ({'train_dataloader.dataset.imagesize': 8}, "Did you mean 'image_size'?"),
     ({'train_cfg.max_epoch': 2}, "Did you mean 'max_epochs'?"),
+    ({'default_hooks.chekpoint.interval': 2},
+     "default_hooks.chekpoint has no type, so it is no hook of the config. Did you mean "
+     "'checkpoint'?"),
 ])
 def test_unknown_component_argument_is_named(option, message):
     with pytest.raises(KeyError) as error:
