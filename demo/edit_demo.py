@@ -36,8 +36,8 @@ decoded scale; the last row holds the final images.
 
 The results are drawn ``--batch-size`` at a time with a progress bar (at most
 256). A region that regenerates nothing (an all-black mask, a box that the
-centre crop removes) is refused, as is an input that is not an image; every user error is one line (``--debug``: with
-the traceback).
+centre crop removes) is refused, as is an input that is not an image; every
+user error is one line (``--debug``: with the traceback).
 """
 import argparse
 import sys

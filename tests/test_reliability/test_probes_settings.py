@@ -98,8 +98,8 @@ def _folder_config(tmp: Path, sizes, empty_class: bool = False) -> Path:
     config.write_text(
         f"_base_ = ['{LATENT_CONFIG}']\n"
         "train_dataloader = dict(dataset=dict(source=dict(_delete_=True, type='ImageNetDataset', "
-        f"data_prefix=dict(img_path='{tmp / 'images'}'), pipeline=[dict(type='LoadRGBImageFromFile'), "
-        "dict(type='PackGeneratorInputs')])))\n")
+        f"data_prefix=dict(img_path='{tmp / 'images'}'), "
+        "pipeline=[dict(type='LoadRGBImageFromFile'), dict(type='PackGeneratorInputs')])))\n")
     return config
 
 
@@ -167,8 +167,8 @@ PROBES = [
     Probe('sample-too-many-images', 'demo/sample_demo.py',
           _sample('--labels', *['1'] * 300), mentions=('300 images', '256'),
           check=_nothing_written),
-    Probe('sample-batch-size-0', 'demo/sample_demo.py', _sample('--labels', '1', '--batch-size', '0'),
-          mentions=('--batch-size', 'got 0')),
+    Probe('sample-batch-size-0', 'demo/sample_demo.py',
+          _sample('--labels', '1', '--batch-size', '0'), mentions=('--batch-size', 'got 0')),
     Probe('sample-missing-config', 'demo/sample_demo.py',
           lambda tmp: [tmp / 'no_such_config.py', 'none', '--out', tmp / 'grid.png'],
           mentions=('no_such_config.py', 'no such file')),

@@ -211,4 +211,5 @@ def test_official_trainer_checkpoint_converts_without_the_trust_flag(tmp_path, r
     torch.save(dict(model=vae['state_dict']), tokenizer_path)
     out_path = tmp_path / 'converted.pth'
     assert load_cli().main([str(transformer_path), str(tokenizer_path), str(out_path)]) == 0
-    assert set(torch.load(out_path, map_location='cpu', weights_only=True)) == {'state_dict', 'meta'}
+    converted = torch.load(out_path, map_location='cpu', weights_only=True)
+    assert set(converted) == {'state_dict', 'meta'}
