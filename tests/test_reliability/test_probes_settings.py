@@ -1,5 +1,5 @@
-"""Probes of the settings and inputs of train.py, the demos, extract_latents.py and
-``python -m sar_mm``: misspelt settings, out-of-range numbers, requests that do nothing,
+"""Probes of the settings and inputs of train.py, the demos, extract_latents.py, the analysis
+tools and ``python -m sar_mm``: misspelt settings, out-of-range numbers, requests that do nothing,
 files that are not what they claim, output paths that are directories, mixed sizes and
 empty inputs end in one line naming the input; legitimate inputs are handled."""
 from pathlib import Path
@@ -216,6 +216,16 @@ PROBES = [
           mentions=("'trian_dataloader'", "did you mean 'train_dataloader'"), check=_no_latents),
     Probe('extract-class-folder', 'tools/extract_latents.py', _extract(SIZE_32, '--no-hflip'),
           expect='handled', check=_written('latents.npz')),
+    # tools/analysis_tools
+    Probe('exposure-bias-missing-checkpoint', 'tools/analysis_tools/exposure_bias.py',
+          lambda tmp: [TRAIN_CONFIG, tmp / 'gone.pth', '--out-dir', tmp / 'out'],
+          mentions=('gone.pth', 'not found')),
+    Probe('exposure-bias-unknown-cfg-option', 'tools/analysis_tools/exposure_bias.py',
+          lambda tmp: [TRAIN_CONFIG, tmp / 'gone.pth', '--out-dir', tmp / 'out',
+                       '--cfg-options', 'modle.backbone.depth=2'],
+          mentions=("'modle'", "did you mean 'model'")),
+    Probe('benchmark-missing-config', 'tools/analysis_tools/benchmark.py',
+          lambda tmp: [tmp / 'no_such_config.py'], mentions=('no_such_config.py', 'no such file')),
     # python -m sar_mm
     Probe('module-unknown-tool', 'sar_mm/__main__.py', lambda tmp: ['trian', '--help'],
           mentions=("no tool 'trian'", 'train')),
