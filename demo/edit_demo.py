@@ -55,7 +55,7 @@ from sar_mm.apis.demo_batches import check_demo_size, draw_in_batches
 from sar_mm.datasets.errors import UnreadableImageError
 from sar_mm.datasets.transforms.loading import read_rgb_image
 from sar_mm.models.utils import regenerate_per_scale
-from sar_mm.utils.cli_errors import add_debug_argument, positive_int, run_cli
+from sar_mm.utils.cli_errors import add_debug_flag, positive_int, run_cli
 from sar_mm.utils.edit_canvas import box_mask, fit_square, pad_to_canvas
 from sar_mm.utils.image_output import image_output_path
 
@@ -102,7 +102,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help='load the checkpoint with weights_only=False (trusted files only)')
     parser.add_argument('--batch-size', type=positive_int, default=4,
                         help='results per editing call')
-    add_debug_argument(parser)
+    add_debug_flag(parser)
     args = parser.parse_args(argv)
     has_region = args.mask is not None or args.box is not None
     if args.mode in ('inpaint', 'edit') and not has_region:

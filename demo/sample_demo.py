@@ -31,7 +31,7 @@ from mmengine.logging import print_log
 
 from sar_mm.apis import image_grid, init_demo_generator, sample_images
 from sar_mm.apis.demo_batches import check_demo_size, draw_in_batches
-from sar_mm.utils.cli_errors import add_debug_argument, positive_int, run_cli
+from sar_mm.utils.cli_errors import add_debug_flag, positive_int, run_cli
 from sar_mm.utils.image_output import image_output_path
 
 
@@ -59,7 +59,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help='load the checkpoint with weights_only=False (trusted files only)')
     parser.add_argument('--batch-size', type=positive_int, default=8,
                         help='images per sampling call')
-    add_debug_argument(parser)
+    add_debug_flag(parser)
     args = parser.parse_args(argv)
     try:
         check_demo_size(len(args.labels), '--labels')

@@ -32,7 +32,7 @@ from mmengine.logging import print_log
 from sar_mm.apis import (extract_latents, latent_source_config, load_tokenizer_checkpoint,
                          save_latent_file, tokenizer_digest)
 from sar_mm.registry import TOKENIZERS
-from sar_mm.utils.cli_errors import add_debug_argument, positive_int, run_cli
+from sar_mm.utils.cli_errors import add_debug_flag, positive_int, run_cli
 from sar_mm.utils.config_validation import check_cfg_options
 from sar_mm.utils.setup_env import register_all_modules
 
@@ -52,7 +52,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help='load a tools/train.py checkpoint (pickles more than tensors)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config entries')
-    add_debug_argument(parser)
+    add_debug_flag(parser)
     return parser.parse_args(argv)
 
 

@@ -33,7 +33,7 @@ from sar_mm.engine import (BatchPlan, apply_batch_plan, find_resumable_checkpoin
                            launch_summary, plan_train_batch, setup_distributed)
 from sar_mm.registry import RUNNERS
 from sar_mm.utils.checkpoint_io import trust_checkpoint_path
-from sar_mm.utils.cli_errors import add_debug_argument, positive_int, run_cli
+from sar_mm.utils.cli_errors import add_debug_flag, positive_int, run_cli
 from sar_mm.utils.config_validation import check_cfg_options, check_runner_config
 from sar_mm.utils.setup_env import register_all_modules
 
@@ -71,7 +71,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help='with --dry-run: nodes (default $NNODES or 1)')
     # torch.distributed.launch passes --local_rank (older) or --local-rank (newer)
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    add_debug_argument(parser)
+    add_debug_flag(parser)
     args = parser.parse_args(argv)
     if args.resume not in (None, 'auto') and osp.isdir(args.resume):
         parser.error(f'--resume {args.resume} is a directory: pass a checkpoint file, or '

@@ -1,10 +1,11 @@
-"""run_cli: a user error is one line on stderr and exit status 1; --debug raises; bugs keep
-their traceback."""
+"""run_cli and report_user_errors: a user error is one line on stderr and exit status 1;
+--debug raises; bugs keep their traceback."""
 import pytest
 
 from sar_mm.datasets.errors import UnreadableImageError
+from sar_mm.utils import ConversionError
 from sar_mm.utils.checkpoint_io import CheckpointMismatchError
-from sar_mm.utils.cli_errors import run_cli, user_error_message
+from sar_mm.utils.cli_errors import report_user_errors, run_cli, user_error_message
 
 
 def _raising(error: BaseException):
@@ -50,3 +51,15 @@ def test_error_from_a_dataloader_worker_is_reduced_to_its_message():
                          '(most recent call last):\n  File "x.py", line 1, in f\n    g()\n'
                          'ValueError: b.png is 48x32 px but a.png is 32x32')
     assert user_error_message(wrapped) == 'b.png is 48x32 px but a.png is 32x32'
+
+
+def test_report_user_errors_exits_with_one_line(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        with report_user_errors(debug=False):
+            raise ConversionError('out.pth is the input: choose another output path')
+    assert exit_.value.code == 1
+    assert capsys.readouterr().err == ('error: out.pth is the input: choose another output path '
+                                       '(--debug shows the traceback)\n')
+    with pytest.raises(ConversionError):
+        with report_user_errors(debug=True):
+            raise ConversionError('x')

@@ -22,7 +22,7 @@ from typing import List, Optional, Tuple
 import torch
 
 from sar_mm.testing import ParityRow, check_fixture
-from sar_mm.utils.cli_errors import add_debug_argument, run_cli
+from sar_mm.utils.cli_errors import add_debug_flag, run_cli
 
 # fixture file, fixture kind (or '?'), row
 Line = Tuple[str, str, ParityRow]
@@ -34,7 +34,7 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     parser.add_argument('fixture_dir', help='folder of <name>.pt + <name>.json fixtures')
     parser.add_argument('--threads', type=int, default=None,
                         help='torch CPU threads (the fixtures were made with 2)')
-    add_debug_argument(parser)
+    add_debug_flag(parser)
     return parser.parse_args(argv)
 
 

@@ -40,7 +40,7 @@ from sar_mm.evaluation.exposure_bias import (EXPOSURE_BIAS_MODES, format_exposur
                                              measure_exposure_bias, plot_exposure_bias)
 from sar_mm.models.data_preprocessors.generator_data_preprocessor import to_symmetric_range
 from sar_mm.registry import DATASETS
-from sar_mm.utils.cli_errors import add_debug_argument, run_cli
+from sar_mm.utils.cli_errors import add_debug_flag, run_cli
 from sar_mm.utils.config_validation import check_cfg_options
 from sar_mm.utils.setup_env import register_all_modules
 
@@ -61,7 +61,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help='load a tools/train.py checkpoint (pickles more than tensors)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config entries')
-    add_debug_argument(parser)
+    add_debug_flag(parser)
     return parser.parse_args(argv)
 
 
