@@ -7,7 +7,7 @@ Usage::
         [--edit-protocol {coherent,var_notebook}] [--num 4] [--seed 0] [--out edit.png]
         [--show-scales] [--device cpu]
         [--cfg C] [--top-k K] [--top-p P] [--patch-nums 1 2 3 ...]
-        [--cfg-options KEY=VALUE ...] [--trust-checkpoint]
+        [--cfg-options KEY=VALUE ...] [--trust-checkpoint] [--batch-size B] [--debug]
 
 Modes (docs/method.md §5.4; at every scale the tokens outside the mask are the
 input's, the others are sampled with the usual guidance, top-k and top-p):
@@ -39,6 +39,11 @@ and ``--num`` results, result ``i`` drawn with seed ``seed + i``. With
 ``--show-scales``, one row per scale: the input at that scale's size, the
 tokens kept at that scale (grey cells are regenerated) and each result's
 decoded scale; the last row holds the final images.
+
+The results are drawn ``--batch-size`` at a time with a progress bar (at most
+256). A region that regenerates nothing (an all-black mask, a box that the
+centre crop removes) is refused, as is an input that is not an image; every
+user error is one line (``--debug``: with the traceback).
 """
 import argparse
 import sys
@@ -52,10 +57,15 @@ from mmengine.config import DictAction
 from mmengine.logging import print_log
 
 from sar_mm.apis import edit_grid, edit_images, image_grid, init_demo_generator, known_region
+from sar_mm.apis.demo_batches import check_demo_size, draw_in_batches
+from sar_mm.datasets.errors import UnreadableImageError
+from sar_mm.datasets.transforms.loading import read_rgb_image
 from sar_mm.models.generators.scale_wise_ar import EDIT_PROTOCOLS
 from sar_mm.models.utils import regenerate_per_scale
+from sar_mm.utils.cli_errors import add_debug_flag, positive_int, run_cli
 from sar_mm.utils.edit_canvas import box_mask, fit_square, pad_to_canvas
 from sar_mm.utils.image_file import write_image_file
+from sar_mm.utils.image_output import image_output_path
 
 MODES = ('inpaint', 'outpaint', 'edit', 'refine')
 
@@ -90,7 +100,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         "is VAR's demo_zero_shot_edit.ipynb")
     parser.add_argument('--num', type=int, default=4, help='number of results')
     parser.add_argument('--seed', type=int, default=0, help='seed of the first result')
-    parser.add_argument('--out', default='edit.png', help='output PNG')
+    parser.add_argument('--out', type=image_output_path, default='edit.png', help='output PNG')
     parser.add_argument('--show-scales', action='store_true', help='one row per scale')
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--cfg', type=float, help='guidance scale (default: test_cfg)')
@@ -102,6 +112,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help='config overrides, e.g. model.test_cfg.top_k=100')
     parser.add_argument('--trust-checkpoint', action='store_true',
                         help='load the checkpoint with weights_only=False (trusted files only)')
+    parser.add_argument('--batch-size', type=positive_int, default=4,
+                        help='results per editing call')
+    add_debug_flag(parser)
     args = parser.parse_args(argv)
     has_region = args.mask is not None or args.box is not None
     if args.mode in ('inpaint', 'edit') and not has_region:
@@ -115,14 +128,18 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         parser.error('--mode edit needs --label N (the class to edit to)')
     if args.mode == 'refine' and args.keep_scales is None:
         parser.error('--mode refine needs --keep-scales K (the scales of the image to keep)')
-    if args.num < 1:
-        parser.error(f'--num must be at least 1, got {args.num}')
+    try:
+        check_demo_size(args.num, '--num')
+    except ValueError as error:
+        parser.error(str(error))
     return args
 
 
 def read_mask(path: str) -> np.ndarray:
     """(H, W) bool mask of a black-and-white PNG: white (255) or 1 = regenerate."""
     gray = mmcv.imread(path, flag='grayscale')
+    if gray is None:  # OpenCV decodes nothing from a file that is not an image
+        raise UnreadableImageError(path, 'not an image, or truncated')
     values = set(np.unique(gray).tolist())
     if values <= {0, 255}:
         return gray == 255
@@ -133,8 +150,14 @@ def read_mask(path: str) -> np.ndarray:
 
 
 def prepare(args: argparse.Namespace, size: int) -> Tuple[np.ndarray, np.ndarray]:
-    """The input at the model's resolution and its mask: uint8 (S, S, 3), bool (S, S)."""
-    image = mmcv.imread(args.image, channel_order='rgb')
+    """The input at the model's resolution and its mask: uint8 (S, S, 3), bool (S, S).
+
+    Raises:
+        UnreadableImageError: the image or mask file cannot be decoded.
+        ValueError: a mask of another size, or a mask or box with nothing to
+            regenerate once the image is cropped.
+    """
+    image = read_rgb_image(args.image, exif_transpose=True)
     H, W = image.shape[:2]
     if args.mask is not None:
         mask = read_mask(args.mask)
@@ -155,6 +178,13 @@ def prepare(args: argparse.Namespace, size: int) -> Tuple[np.ndarray, np.ndarray
                  else "the model's resolution")
         print(f'note: the {W}x{H} image is {crop}resized to {inner}x{inner} px ({where})')
         image, mask = fit_square(image, inner), fit_square(mask, inner)
+    if not mask.any():
+        region = f'the mask {args.mask}' if args.mask is not None else f'--box {args.box}'
+        why = ('is all black (black = keep, white = regenerate)' if args.mask is not None
+               and not read_mask(args.mask).any() else
+               f'lies in the border that the centre crop of the {W}x{H} image to a square '
+               f'removes, or is too small to survive the resize to {inner}x{inner} px')
+        raise ValueError(f'{region} {why}: nothing would be regenerated')
     if args.mode == 'outpaint':
         image, mask = pad_to_canvas(image, args.pad)
     return image, mask
@@ -192,10 +222,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     label = generator.backbone.num_classes if args.label is None else args.label
     given = dict(cfg=args.cfg, top_k=args.top_k, top_p=args.top_p, patch_nums=args.patch_nums)
     overrides = {key: value for key, value in given.items() if value is not None}
-    out = edit_images(generator, np.repeat(image[None], args.num, axis=0),
-                      np.repeat(mask[None], args.num, axis=0), label, seeds=seeds,
-                      keep_scales=keep_scales, return_scale_images=args.show_scales,
-                      edit_protocol=args.edit_protocol, **overrides)
+    out = draw_in_batches(
+        lambda start, stop: edit_images(
+            generator, np.repeat(image[None], stop - start, axis=0),
+            np.repeat(mask[None], stop - start, axis=0), label, seeds=seeds[start:stop],
+            keep_scales=keep_scales, return_scale_images=args.show_scales,
+            edit_protocol=args.edit_protocol, **overrides),
+        args.num, args.batch_size)
     if args.show_scales:
         results, scale_results = out
         regenerate = regenerate_per_scale(torch.from_numpy(mask)[None], patch_nums,
@@ -214,4 +247,4 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_cli(main))

@@ -86,7 +86,7 @@ from sar_mm.evaluation.cfg_sweep import run_cfg_sweep
 from sar_mm.models.generators.scale_wise_ar import protocol_test_cfg
 from sar_mm.registry import DATASETS, RUNNERS
 from sar_mm.utils.checkpoint_io import trust_checkpoint_path
-from sar_mm.utils.cli_errors import add_debug_flag, report_user_errors
+from sar_mm.utils.cli_errors import add_debug_flag, report_user_errors, run_cli
 from sar_mm.utils.config_validation import check_runner_config
 from sar_mm.utils.setup_env import register_all_modules
 
@@ -357,4 +357,4 @@ def evaluate(args: argparse.Namespace) -> dict:
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_cli(main))

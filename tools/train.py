@@ -3,7 +3,7 @@
 Usage:
     python tools/train.py CONFIG [--work-dir DIR] [--resume [auto|PATH]] [--amp]
         [--auto-scale-lr] [--trust-checkpoint PATH ...] [--cfg-options k=v ...]
-        [--launcher none|pytorch|slurm] [--dry-run [--world-size N] [--nnodes K]]
+        [--launcher none|pytorch|slurm] [--dry-run [--world-size N] [--nnodes K]] [--debug]
 
 Multi-process: ``tools/dist_train.sh`` (torchrun) and ``tools/slurm_train.sh``.
 The config's ``train_dataloader.global_batch_size`` is split over the ranks
@@ -13,13 +13,17 @@ auto-scaling, and exits without training. A config for GPUs (NCCL) refuses to
 start distributed without CUDA; ``env_cfg.dist_cfg.backend=gloo`` trains on
 CPUs (CPU DDP). The config's ``train_numerics`` (TF32, cuDNN benchmark and
 deterministic) is set once at start-up (:mod:`sar_mm.engine.train_numerics`).
+
+The config is checked before anything is built (unknown keys, types and
+arguments, :func:`~sar_mm.utils.config_validation.check_runner_config`); a user
+error ends the run with a one-line message (``--debug``: the traceback).
 """
 import argparse
 import os
 import os.path as osp
 import sys
 
-from typing import Optional
+from typing import List, Optional
 
 from mmengine.config import Config, DictAction
 from mmengine.dist import broadcast_object_list, get_dist_info
@@ -31,11 +35,12 @@ from sar_mm.engine import (BatchPlan, apply_batch_plan, find_resumable_checkpoin
                            setup_train_numerics)
 from sar_mm.registry import RUNNERS
 from sar_mm.utils.checkpoint_io import is_trusted_checkpoint, trust_checkpoint_path
-from sar_mm.utils.config_validation import check_runner_config
+from sar_mm.utils.cli_errors import add_debug_flag, positive_int, run_cli
+from sar_mm.utils.config_validation import check_cfg_options, check_runner_config
 from sar_mm.utils.setup_env import register_all_modules
 
 
-def parse_args() -> argparse.Namespace:
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Train a sar_mm generator')
     parser.add_argument('config', help='training config file')
     parser.add_argument('--work-dir', help='directory for logs and checkpoints')
@@ -63,13 +68,17 @@ def parse_args() -> argparse.Namespace:
         '--dry-run', action='store_true',
         help='print the launch summary (world size, per-GPU batch, global batch, lr after '
         'auto-scaling) for --world-size processes and exit without training')
-    parser.add_argument('--world-size', type=int,
+    parser.add_argument('--world-size', type=positive_int,
                         help='with --dry-run: processes in all (default $WORLD_SIZE or 1)')
-    parser.add_argument('--nnodes', type=int,
+    parser.add_argument('--nnodes', type=positive_int,
                         help='with --dry-run: nodes (default $NNODES or 1)')
     # torch.distributed.launch passes --local_rank (older) or --local-rank (newer)
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
+    add_debug_flag(parser)
+    args = parser.parse_args(argv)
+    if args.resume not in (None, 'auto') and osp.isdir(args.resume):
+        parser.error(f'--resume {args.resume} is a directory: pass a checkpoint file, or '
+                     '--resume auto for the newest checkpoint of the work directory')
     if not args.dry_run and (args.world_size is not None or args.nnodes is not None):
         parser.error('--world-size and --nnodes describe a --dry-run; a real launch takes '
                      'them from its launcher')
@@ -164,24 +173,25 @@ def _nnodes(world_size: int) -> int:
 
 def dry_run(cfg: Config, args: argparse.Namespace) -> BatchPlan:
     """Print what a launch on ``--world-size`` processes would train with."""
-    world_size = args.world_size or int(os.environ.get('WORLD_SIZE', 1))
-    nnodes = args.nnodes or int(os.environ.get('NNODES', 1))
+    world_size = (args.world_size if args.world_size is not None
+                  else int(os.environ.get('WORLD_SIZE', 1)))
+    nnodes = args.nnodes if args.nnodes is not None else int(os.environ.get('NNODES', 1))
     plan = plan_train_batch(cfg, world_size, nnodes)
     print(launch_summary(plan), flush=True)
     return plan
 
 
-def main() -> None:
-    args = parse_args()
+def main(argv: Optional[List[str]] = None) -> int:
+    args = parse_args(argv)
     register_all_modules(init_default_scope=False)
-    cfg = merge_args(Config.fromfile(args.config), args)
-    check_runner_config(cfg)  # misspelt keys and unregistered types fail before any work
+    cfg = Config.fromfile(args.config)
+    check_cfg_options(cfg, args.cfg_options, for_runner=True)
+    cfg = merge_args(cfg, args)
+    # misspelt keys and arguments, unregistered types fail before any work
+    check_runner_config(cfg)
     if args.dry_run:
-        try:
-            dry_run(cfg, args)
-        except ValueError as error:  # a launch that cannot run at this size
-            sys.exit(f'error: {error}')
-        return
+        dry_run(cfg, args)
+        return 0
 
     setup_distributed(cfg, args.launcher)
     setup_train_numerics(cfg)  # TF32 / cuDNN flags of the whole run (config's train_numerics)
@@ -203,7 +213,8 @@ def main() -> None:
 
     runner = RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)
     runner.train()
+    return 0
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_cli(main))

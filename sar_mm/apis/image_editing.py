@@ -17,6 +17,7 @@ from sar_mm.models.generators import ScaleWiseAR
 from sar_mm.models.generators.scale_wise_ar import check_class_labels
 from sar_mm.utils.image_grid import tile_samples
 from .inference import Images, _channels_last
+from .whole_numbers import as_label_tensor, as_seed_list
 
 __all__ = ['edit_images', 'as_binary_masks', 'known_region', 'edit_grid']
 
@@ -103,14 +104,13 @@ def edit_images(generator: ScaleWiseAR,
                          f'{tuple(images.shape)}: expected (B, H, W) = {tuple(images.shape[:3])}')
     if labels is None:
         labels = generator.backbone.num_classes
-    labels = torch.as_tensor(labels, dtype=torch.long).view(-1)
+    labels = as_label_tensor(labels)
     if labels.numel() == 1:
         labels = labels.expand(B)
     if labels.numel() != B:
         raise ValueError(f'got {labels.numel()} labels for {B} images')
     check_class_labels(labels, generator.backbone.num_classes, allow_unconditional=True)
-    if seeds is not None and len(seeds) != B:
-        raise ValueError(f'got {len(seeds)} seeds for {B} images')
+    seeds = as_seed_list(seeds, B)
     device = next(generator.backbone.parameters()).device
     rng = None if seeds is not None else torch.Generator(device=device).manual_seed(seed)
     inputs = to_symmetric_range(images.permute(0, 3, 1, 2))  # (B, 3, H, W) in [-1, 1]

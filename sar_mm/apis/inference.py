@@ -26,7 +26,9 @@ from sar_mm.registry import MODELS
 from sar_mm.utils.checkpoint_io import (checkpoint_state_dict, load_checkpoint_file,
                                         load_state_dict_checked)
 from sar_mm.utils.image_grid import tile_samples
+from sar_mm.utils.config_validation import check_cfg_options, check_runner_config
 from sar_mm.utils.setup_env import register_all_modules
+from .whole_numbers import as_label_tensor, as_seed_list
 
 __all__ = ['load_generator_checkpoint', 'init_generator', 'sample_images', 'image_grid']
 
@@ -78,6 +80,12 @@ def init_generator(config: Union[str, Path, Config],
 
     Returns:
         ScaleWiseAR: in eval mode on ``device``; ``generator.cfg`` is the config.
+
+    Raises:
+        KeyError: an option whose first key the config lacks, an unknown
+            ``type`` or an argument a component does not take.
+        ValueError: a config whose model is not a generator, or an argument
+            of the wrong type (``depth='abc'``).
     """
     if isinstance(config, (str, Path)):
         config = Config.fromfile(str(config))
@@ -85,9 +93,16 @@ def init_generator(config: Union[str, Path, Config],
         config = copy.deepcopy(config)
     else:
         raise TypeError(f'config must be a file path or a Config, got {type(config).__name__}')
+    register_all_modules(init_default_scope=False)
+    check_cfg_options(config, cfg_options, for_runner=False)
     if cfg_options:
         config.merge_from_dict(cfg_options)
-    register_all_modules(init_default_scope=False)
+    model_type = MODELS.get(config.get('model', {}).get('type', ''))
+    if not (isinstance(model_type, type) and issubclass(model_type, ScaleWiseAR)):
+        raise ValueError(f'the config {config.filename} builds model type '
+                         f'{config.get("model", {}).get("type")!r}, not a generator '
+                         '(ScaleWiseAR): give a generator config, e.g. configs/flexvar/*.py')
+    check_runner_config(dict(model=config.model))
     generator = MODELS.build(config.model)
     if checkpoint is None:
         print_log('init_generator: no checkpoint given, the generator is randomly initialised '
@@ -158,18 +173,17 @@ def sample_images(generator: ScaleWiseAR,
         list with one uint8 (B, h_k, w_k, 3) per scale (the last is the image).
 
     Raises:
-        ValueError: a label outside ``[0, num_classes]``, a wrong number of
-            seeds or a bad setting.
+        ValueError: a label outside ``[0, num_classes]``, a label or seed that
+            is not a whole number, a wrong number of seeds or a bad setting.
         KeyError: an override that is no ``test_cfg`` key.
     """
     device = next(generator.backbone.parameters()).device
-    labels = torch.as_tensor(labels, dtype=torch.long).view(-1)
+    labels = as_label_tensor(labels)
     num_classes = generator.backbone.num_classes
     if labels.numel() == 0 or labels.min() < 0 or labels.max() > num_classes:
         raise ValueError(f'labels must be class ids in [0, {num_classes}] ({num_classes} = '
                          f'unconditional), got {labels.tolist()}')
-    if seeds is not None and len(seeds) != labels.numel():
-        raise ValueError(f'got {len(seeds)} seeds for {labels.numel()} labels')
+    seeds = as_seed_list(seeds, labels.numel(), per='labels')
     rng = None if seeds is not None else torch.Generator(device=device).manual_seed(seed)
     with torch.no_grad():
         out = generator.generate(labels.to(device), seeds=seeds, generator=rng,

@@ -109,6 +109,10 @@ def extract_latents(tokenizer: torch.nn.Module, source: dict, pipeline: Sequence
     Returns:
         dict: ``latents`` float32 (N, V, Cvae, h, w), ``labels`` int64 (N,),
         ``views`` the first ``V`` of :data:`LATENT_VIEWS`.
+
+    Raises:
+        ValueError: images of different sizes (naming one of each), which one
+            array of latents cannot hold.
     """
     if batch_size < 1:
         raise ValueError(f'batch_size must be positive, got {batch_size}')
@@ -116,9 +120,19 @@ def extract_latents(tokenizer: torch.nn.Module, source: dict, pipeline: Sequence
     tokenizer = tokenizer.to(device).eval()
     views = LATENT_VIEWS[:2 if hflip else 1]
     latents, labels = [], []
+    first = None  # (image path, (H, W)) of the first image
     for start in range(0, len(dataset), batch_size):
-        batch = default_collate([dataset[i] for i in range(start, min(start + batch_size,
-                                                                       len(dataset)))])
+        indices = range(start, min(start + batch_size, len(dataset)))
+        items = [dataset[i] for i in indices]
+        for index, item in zip(indices, items):
+            size = tuple(item['inputs'].shape[-2:])
+            first = first or (_image_path(dataset, index), size)
+            if size != first[1]:
+                raise ValueError(
+                    f'{_image_path(dataset, index)} is {size[1]}x{size[0]} px but {first[0]} is '
+                    f'{first[1][1]}x{first[1][0]}: latents are cached at one size; resize the '
+                    'images to one size first')
+        batch = default_collate(items)
         images = to_symmetric_range(batch['inputs']).to(device)  # (b, 3, H, W)
         with torch.autocast(images.device.type, enabled=False):
             per_view = [tokenizer.encode_latent(images)]
@@ -128,6 +142,12 @@ def extract_latents(tokenizer: torch.nn.Module, source: dict, pipeline: Sequence
         labels.append(batch['data_samples']['labels'].long().numpy())
     return dict(latents=np.concatenate(latents), labels=np.concatenate(labels),
                 views=np.array(views))
+
+
+def _image_path(dataset, index: int) -> str:
+    """The file of item ``index`` (``image INDEX`` for a dataset without files)."""
+    info = dataset.get_data_info(index) if hasattr(dataset, 'get_data_info') else {}
+    return info.get('img_path', f'image {index}')
 
 
 def save_latent_file(path: str, content: Dict[str, np.ndarray], meta: Optional[dict]) -> None:

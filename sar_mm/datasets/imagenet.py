@@ -6,7 +6,9 @@ Two layouts:
   (``train.txt``) with one ``relative/path label`` line per image; paths are
   relative to ``data_prefix['img_path']`` (``{data_root}/train``);
 - class folders (``ann_file=''``): ``{img_path}/{class_name}/{image}``; labels
-  are the indices of the sorted folder names (torchvision ``ImageFolder``).
+  are the indices of the sorted folder names (torchvision ``ImageFolder``). A
+  folder without images is refused, as torchvision refuses it: as a class it
+  would take a label no image has, and shift the labels of the folders after it.
 """
 import logging
 import os
@@ -98,16 +100,24 @@ class ImageNetDataset(BaseDataset):
         if not osp.isdir(img_root):
             raise FileNotFoundError(f'image folder {img_root} does not exist')
         classes = sorted(entry.name for entry in os.scandir(img_root) if entry.is_dir())
-        data_list = []
+        data_list, empty = [], []
         for label, name in enumerate(classes):
+            found = len(data_list)
             for dirpath, _, filenames in sorted(os.walk(osp.join(img_root, name))):
                 for filename in sorted(filenames):
                     if filename.lower().endswith(IMG_EXTENSIONS):
                         data_list.append(dict(img_path=osp.join(dirpath, filename),
                                               gt_label=label))
+            if len(data_list) == found:
+                empty.append(name)
         if not data_list:
             raise ValueError(f'no images with extensions {IMG_EXTENSIONS} in class folders '
                              f'of {img_root}')
+        if empty:
+            raise ValueError(f'class folders without images in {img_root}: {empty[:10]} (of '
+                             f'{len(classes)} folders); each folder is a class, so remove the '
+                             'empty ones or add their images (extensions '
+                             f'{", ".join(IMG_EXTENSIONS)})')
         self._metainfo.setdefault('classes', tuple(classes))
         return data_list
 

@@ -1,8 +1,4 @@
-"""Clear errors for configs that name what does not exist.
-
-Components take explicit keyword arguments, so a misspelt argument already
-fails with ``TypeError: X.__init__() got an unexpected keyword argument``.
-This module covers the other two mistakes:
+"""Clear errors for configs that name what does not exist, before anything is built.
 
 - a ``type`` that no registry holds. MMEngine answers ``KeyError: 'Foo is not
   in the sar_mm::backbone registry'``; :func:`~sar_mm.utils.registry_build.build_from_cfg_listing_names`
@@ -14,12 +10,17 @@ This module covers the other two mistakes:
 """
 import difflib
 import inspect
-from typing import Any, Iterator, List, Tuple
+from typing import Any, Iterator, List, Optional, Tuple
 
 from sar_mm import registry as sar_mm_registry
+from .component_arguments import check_component_arguments
 from .registry_build import unknown_type_message
 
-__all__ = ['check_runner_config']
+__all__ = ['check_runner_config', 'check_cfg_options']
+
+#: keys the builders of these registries take out of a config before calling the class
+_BUILDER_KEYS = {'OPTIM_WRAPPERS': ('constructor', 'paramwise_cfg'),
+                 'PARAM_SCHEDULERS': ('convert_to_iter_based', )}
 
 
 def _runner_arguments() -> List[str]:
@@ -79,8 +80,25 @@ def _runner_components(cfg: Any) -> Iterator[Tuple[str, Any, str]]:
                 yield where, component, 'DATA_SAMPLERS'
 
 
+def _untyped_loops(cfg: Any) -> Iterator[Tuple[str, dict, Any, Tuple[str, ...]]]:
+    """``(key path, cfg, class, extra keys)`` of the loops and the log processor that the
+    Runner builds without a ``type`` (``train_cfg=dict(by_epoch=True, max_epochs=3)``)."""
+    from mmengine.runner import (EpochBasedTrainLoop, IterBasedTrainLoop, LogProcessor, TestLoop,
+                                 ValLoop)
+    train_cfg = cfg.get('train_cfg')
+    if isinstance(train_cfg, dict) and 'type' not in train_cfg:
+        loop = EpochBasedTrainLoop if train_cfg.get('by_epoch', True) else IterBasedTrainLoop
+        yield 'train_cfg', train_cfg, loop, ('by_epoch', )
+    for key, loop in (('val_cfg', ValLoop), ('test_cfg', TestLoop),
+                      ('log_processor', LogProcessor)):
+        value = cfg.get(key)
+        if isinstance(value, dict) and 'type' not in value:
+            yield key, value, loop, ()
+
+
 def check_runner_config(cfg: Any) -> None:
-    """Refuse a training / testing config with a misspelt top-level key or an unknown type.
+    """Refuse a training / testing config with a misspelt top-level key, an unknown type or
+    an argument its component does not take.
 
     Checks the ``type`` of every component the MMEngine Runner builds (model,
     datasets, transforms, samplers, hooks, loops, metrics, optimizer and its
@@ -93,9 +111,15 @@ def check_runner_config(cfg: Any) -> None:
     Args:
         cfg (Config | dict): the merged config; ``sar_mm`` modules registered.
 
+    The keyword arguments of each of them (and of the loops and log processor
+    built without a ``type``) are checked against its class's signature
+    (:func:`~sar_mm.utils.component_arguments.check_component_arguments`).
+
     Raises:
-        KeyError: naming the key path, the unknown name, the closest
-            registered names and every registered name.
+        KeyError: naming the key path, the unknown name (type or argument), the
+            closest registered names or arguments and every one of them.
+        ValueError: an argument annotated ``int`` / ``float`` / ``bool`` / ``str``
+            with a value of another type.
     """
     cfg = cfg.to_dict() if hasattr(cfg, 'to_dict') else dict(cfg)  # Config is no dict
     arguments = _runner_arguments()
@@ -106,6 +130,15 @@ def check_runner_config(cfg: Any) -> None:
         if close:
             raise KeyError(f'unknown top-level config key {key!r}: did you mean {close[0]!r}? '
                            f'(the Runner would ignore it)')
+    hooks = cfg.get('default_hooks') or {}
+    for name, hook in hooks.items():
+        if isinstance(hook, dict) and 'type' not in hook:  # ``default_hooks.chekpoint.x=1``
+            typed = [other for other, value in hooks.items() if isinstance(value, dict)
+                     and 'type' in value]
+            close = difflib.get_close_matches(name, typed, n=1, cutoff=0.6)
+            hint = f' Did you mean {close[0]!r}?' if close else ''
+            raise KeyError(f'default_hooks.{name} has no type, so it is no hook of the '
+                           f'config.{hint} Hooks: {", ".join(typed)}')
     for where, component, registry_name in _runner_components(cfg):
         registry = getattr(sar_mm_registry, registry_name)
         scope_name = component.get('_scope_')
@@ -113,5 +146,35 @@ def check_runner_config(cfg: Any) -> None:
         if registry_name == 'METRICS' and obj_type == 'Evaluator':
             registry = sar_mm_registry.EVALUATOR
         lookup = obj_type if scope_name is None else f'{scope_name}.{obj_type}'
-        if registry.get(lookup) is None:
+        obj = registry.get(lookup)
+        if obj is None:
             raise KeyError(unknown_type_message(obj_type, registry, where))
+        check_component_arguments(component, obj, where, _BUILDER_KEYS.get(registry_name, ()))
+    for where, component, loop, extra_keys in _untyped_loops(cfg):
+        check_component_arguments(component, loop, where, extra_keys)
+
+
+def check_cfg_options(cfg: Any, options: Optional[dict], for_runner: bool = True) -> None:
+    """Refuse ``--cfg-options`` whose first key names nothing.
+
+    Deeper keys are left to :func:`check_runner_config` (arguments of
+    components) and to the components themselves (e.g. ``model.test_cfg``).
+
+    Args:
+        cfg (Config | dict): the config before the options are merged.
+        options (dict, optional): ``{'key.path': value}`` as parsed by ``DictAction``.
+        for_runner (bool): the config is a Runner's, whose arguments are keys too
+            (``load_from=...`` may be added).
+
+    Raises:
+        KeyError: naming the option, and the closest key of the config.
+    """
+    known = set(cfg.keys()) | (set(_runner_arguments()) if for_runner else set())
+    for key in options or {}:
+        top = key.split('.', 1)[0]
+        if top in known:
+            continue
+        close = difflib.get_close_matches(top, sorted(known), n=1, cutoff=0.6)
+        hint = f'; did you mean {close[0]!r}?' if close else ''
+        raise KeyError(f'--cfg-options {key}: the config has no key {top!r}{hint} (an unknown '
+                       'key would be ignored)')

@@ -1,5 +1,8 @@
 """Where sar_mm's ``configs/``, ``tools/`` and ``demo/`` are, installed or checked out.
 
+``python -m sar_mm`` lists and runs the scripts of ``tools/`` and ``demo/``
+(:func:`list_tools`, :func:`tool_script`).
+
 A wheel (non-editable install) ships them under ``sar_mm/.mim/`` (the OpenMMLab
 ``.mim`` layout, written by setup.py); an editable install or a source checkout
 uses the repository's folders next to the ``sar_mm`` package.
@@ -19,16 +22,27 @@ def files_root() -> Path:
                             'configs/ and tools/: reinstall sar_mm from a wheel or a checkout')
 
 
+#: the prefix of the demos' names: ``demo/sample_demo`` is ``demo/sample_demo.py``
+DEMO_PREFIX = 'demo/'
+
+
 def list_tools() -> List[str]:
-    """Tool names (``tools/`` paths without ``.py``), e.g. ``analysis_tools/benchmark``."""
-    tools = files_root() / 'tools'
-    return sorted(path.relative_to(tools).with_suffix('').as_posix()
-                  for path in tools.rglob('*.py') if path.name != '__init__.py')
+    """Tool names: ``tools/`` paths without ``.py`` (``analysis_tools/benchmark``), then the
+    demos as ``demo/sample_demo``."""
+    root = files_root()
+    tools = sorted(path.relative_to(root / 'tools').with_suffix('').as_posix()
+                   for path in (root / 'tools').rglob('*.py') if path.name != '__init__.py')
+    demos = sorted(DEMO_PREFIX + path.stem for path in (root / 'demo').glob('*.py'))
+    return tools + demos
 
 
 def tool_script(name: str) -> Path:
-    """The script of tool ``name`` (``train``, ``model_converters/var_to_sarmm``, ...)."""
-    script = files_root() / 'tools' / f'{name.removesuffix(".py")}.py'
+    """The script of tool ``name`` (``train``, ``model_converters/var_to_sarmm``,
+    ``demo/sample_demo``, ...)."""
+    stem = name.removesuffix('.py')
+    root = files_root()
+    script = (root / f'{stem}.py' if stem.startswith(DEMO_PREFIX)
+              else root / 'tools' / f'{stem}.py')
     if not script.is_file():
         raise FileNotFoundError(f'no tool {name!r}; tools: {", ".join(list_tools())}')
     return script

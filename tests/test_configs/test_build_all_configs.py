@@ -13,6 +13,8 @@ from mmengine.config import Config
 import sar_mm.models  # noqa: F401  (registers every component)
 from sar_mm.registry import MODELS
 from sar_mm.testing.tiny_components import tiny_component_settings
+from sar_mm.utils.config_validation import check_runner_config
+from sar_mm.utils.setup_env import register_all_modules
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / 'configs'
 CONFIGS = sorted(p.relative_to(CONFIG_DIR).as_posix() for p in CONFIG_DIR.rglob('*.py'))
@@ -47,6 +49,8 @@ def test_config_loads_and_builds(name):
     cfg = Config.fromfile(str(path))
     if 'model' not in cfg:
         return
+    register_all_modules(init_default_scope=False)
+    check_runner_config(cfg)  # every type and argument is known (what tools/train.py checks)
     if cfg.model.type != 'ScaleWiseAR':  # the toy tokenizer trainer and classifier: tiny as is
         model = MODELS.build(cfg.model)
         size = cfg.train_dataloader.dataset.get('image_size', 32)

@@ -78,6 +78,9 @@ def test_tools_run_from_the_packaged_copy(installed):
     assert f'tools in {site / "sar_mm/.mim/tools"}:' in listing
     usage = run([str(python), '-m', 'sar_mm', 'train', CONFIG, '--help'], cwd, env)
     assert usage.startswith('usage: train.py') and '--work-dir' in usage
+    assert '\n  demo/sample_demo\n' in listing  # and what it lists, it runs
+    usage = run([str(python), '-m', 'sar_mm', 'demo/sample_demo', '--help'], cwd, env)
+    assert usage.startswith('usage: sample_demo.py') and '--batch-size' in usage
 
 
 def test_packaged_configs_resolve_their_bases(installed):

@@ -26,6 +26,15 @@ def test_tools_are_listed_by_their_path_under_tools():
         tool_script('trian')
 
 
+def test_every_listed_tool_and_demo_has_a_script():
+    """``python -m sar_mm`` runs what it lists: the demos too, as ``demo/NAME``."""
+    tools = list_tools()
+    assert {'demo/sample_demo', 'demo/edit_demo'} <= set(tools)
+    assert tool_script('demo/sample_demo') == REPO / 'demo/sample_demo.py'
+    for name in tools:
+        assert tool_script(name).is_file(), name
+
+
 def test_missing_config_paths_resolve_to_sar_mm_configs(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert resolve_config(CONFIG) == str(REPO / CONFIG)
@@ -41,6 +50,7 @@ def test_main_without_a_tool_lists_the_tools(capsys):
     assert main([]) == 0
     out = capsys.readouterr().out
     assert f'tools in {REPO / "tools"}:' in out and '\n  train\n' in out
+    assert f'demos in {REPO / "demo"}:\n  demo/edit_demo\n  demo/sample_demo' in out
 
 
 def test_main_runs_the_tool_as_a_script_with_the_resolved_config(tmp_path, monkeypatch):

@@ -217,3 +217,24 @@ def test_cli_interrupted_write_keeps_the_previous_output(tmp_path, reference_dir
         load_cli().main([str(transformer_path), str(tokenizer_path), str(out_path)])
     assert out_path.read_bytes() == b'the converted file of an earlier run'
     assert not list(tmp_path.glob('.*.partial'))
+
+
+def test_official_trainer_checkpoint_converts_without_the_trust_flag(tmp_path, reference_dir,
+                                                                      flexvar_small):
+    """Saved as the official trainer saves it (``args.state_dict()``: plain values, an optimizer
+    state of tensors and numbers), the file loads with ``weights_only=True`` (README)."""
+    var = torch.load(reference_dir / 'flexvar_small.pt', map_location='cpu', weights_only=True)
+    vae = torch.load(reference_dir / 'flexvae_small.pt', map_location='cpu', weights_only=True)
+    transformer_path, tokenizer_path = tmp_path / 'FlexVARd2-epo3.pth', tmp_path / 'FlexVAE.pth'
+    optimizer = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(2))], lr=1e-4)
+    args = dict(depth=2, tblr=1e-4, pn='1_2_3_4', cmd='train.py --depth=2', fp16=1, tf32=True,
+                local_out_dir_path='/tmp/out', acc_mean=None, grad_clip=2.0)
+    torch.save({'epoch': 3, 'iter': 0, 'args': args,
+                'trainer': dict(var_wo_ddp=var['state_dict'], config={'lr': 1e-4},
+                                var_opt=dict(optim=optimizer.state_dict(), scaler=None))},
+               transformer_path)
+    torch.save(dict(model=vae['state_dict']), tokenizer_path)
+    out_path = tmp_path / 'converted.pth'
+    assert load_cli().main([str(transformer_path), str(tokenizer_path), str(out_path)]) == 0
+    converted = torch.load(out_path, map_location='cpu', weights_only=True)
+    assert set(converted) == {'state_dict', 'meta'}

@@ -177,7 +177,7 @@ def test_dry_run_reports_the_official_split(monkeypatch, capsys):
                 f'per-GPU batch {per_gpu}, global batch 768, base lr 0.0003') in out
     monkeypatch.setattr(sys, 'argv', ['train.py', 'configs/sar/flexvar_d16_sar.py',
                                       '--dry-run', '--world-size', '5'])
-    with pytest.raises(SystemExit, match='global batch 768 cannot be split over world size 5'):
+    with pytest.raises(ValueError, match='global batch 768 cannot be split over world size 5'):
         train.main()
 
 

@@ -46,6 +46,7 @@ import json
 import os
 import platform
 import statistics
+import sys
 from typing import Callable, Dict, List, Optional
 
 import torch
@@ -61,6 +62,7 @@ from sar_mm.models.losses import ContrastiveStudentForcingLoss, ScaleCrossEntrop
 from sar_mm.models.rollouts import StaggerScaleRollout, TeacherForcing
 from sar_mm.models.utils.scale_layout import num_tokens
 from sar_mm.registry import MODELS
+from sar_mm.utils.cli_errors import add_debug_flag, run_cli
 from sar_mm.utils.precision import resolve_precision
 from sar_mm.utils.setup_env import register_all_modules
 
@@ -89,6 +91,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--seed', type=int, default=0, help='seed of weights and inputs')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config entries, e.g. model.backbone.depth=2')
+    add_debug_flag(parser)
     args = parser.parse_args(argv)
     groups = [g for g in args.what.split(',') if g]
     unknown = sorted(set(groups) - set(PHASE_GROUPS))
@@ -318,4 +321,4 @@ def main(argv: Optional[List[str]] = None) -> Dict:
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_cli(main))

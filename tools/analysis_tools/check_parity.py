@@ -22,6 +22,7 @@ from typing import List, Optional, Tuple
 import torch
 
 from sar_mm.testing import ParityRow, check_fixture
+from sar_mm.utils.cli_errors import add_debug_flag, run_cli
 
 # fixture file, fixture kind (or '?'), row
 Line = Tuple[str, str, ParityRow]
@@ -33,6 +34,7 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     parser.add_argument('fixture_dir', help='folder of <name>.pt + <name>.json fixtures')
     parser.add_argument('--threads', type=int, default=None,
                         help='torch CPU threads (the fixtures were made with 2)')
+    add_debug_flag(parser)
     return parser.parse_args(argv)
 
 
@@ -89,4 +91,4 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_cli(main))

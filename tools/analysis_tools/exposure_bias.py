@@ -25,6 +25,7 @@ Use ``--cfg-options`` to pick other images, e.g.
 import argparse
 import json
 import os.path as osp
+import sys
 from pathlib import Path
 from typing import List, Optional
 
@@ -39,6 +40,8 @@ from sar_mm.evaluation.exposure_bias import (EXPOSURE_BIAS_MODES, format_exposur
                                              measure_exposure_bias, plot_exposure_bias)
 from sar_mm.models.data_preprocessors.generator_data_preprocessor import to_symmetric_range
 from sar_mm.registry import DATASETS
+from sar_mm.utils.cli_errors import add_debug_flag, run_cli
+from sar_mm.utils.config_validation import check_cfg_options
 from sar_mm.utils.setup_env import register_all_modules
 
 
@@ -58,6 +61,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help='load a tools/train.py checkpoint (pickles more than tensors)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config entries')
+    add_debug_flag(parser)
     return parser.parse_args(argv)
 
 
@@ -83,6 +87,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     args = parse_args(argv)
     register_all_modules(init_default_scope=True)
     cfg = Config.fromfile(args.config)
+    check_cfg_options(cfg, args.cfg_options, for_runner=False)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     out_dir = Path(args.out_dir or osp.join('work_dirs', 'exposure_bias',
@@ -105,4 +110,4 @@ def main(argv: Optional[List[str]] = None) -> None:
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_cli(main))

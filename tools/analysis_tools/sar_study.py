@@ -39,6 +39,7 @@ and every evaluation is resumable: rerun the same command after an interruption.
 """
 import argparse
 import json
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,6 +54,7 @@ from sar_mm.evaluation.paired_stats import paired_difference, paired_differences
 from sar_mm.toy import (TOY_CONFIGS, evaluate_model, log, prepare_pretrained_toy, real_images,
                         run_training, toy_metric)
 from sar_mm.toy.toy_evaluation import EXPOSURE_SEED
+from sar_mm.utils.cli_errors import add_debug_flag, run_cli
 from sar_mm.utils.setup_env import register_all_modules
 
 
@@ -99,6 +101,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='smoke test: the toy quick stages, 2 seeds, tiny evaluation')
     parser.add_argument('--seeds', type=int, nargs='+',
                         help='post-training seeds (default 0 1 2 3 4; --quick: 0 1)')
+    add_debug_flag(parser)
     args = parser.parse_args(argv)
     if args.seeds is not None and len(set(args.seeds)) < 2:
         parser.error('paired intervals need at least 2 distinct seeds')
@@ -366,4 +369,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_cli(main))

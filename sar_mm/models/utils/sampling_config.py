@@ -23,7 +23,7 @@ from typing import ClassVar, Iterable, Optional, Sequence, Tuple, Union
 
 from sar_mm.utils.precision import parse_precision
 from .cfg_schedule import CFGSchedule
-from .scale_layout import CANONICAL_PATCH_NUMS
+from .scale_layout import CANONICAL_PATCH_NUMS, check_schedule
 
 __all__ = ['SamplingConfig', 'SamplingNumerics', 'split_test_cfg']
 
@@ -81,7 +81,8 @@ class SamplingConfig(_TestCfgPart):
     per-call variants with :meth:`replace`.
 
     Args:
-        patch_nums (sequence of int): the scale schedule to generate.
+        patch_nums (sequence of int): the scale schedule to generate: positive,
+            starting at 1, strictly increasing (``1 1 2`` and ``1 4 2`` are refused).
         cfg (float): guidance scale, ``>= 0``.
         cfg_schedule (str): the guidance ramp, one of :attr:`CFGSchedule.NAMES`
             (see :class:`~sar_mm.models.utils.cfg_schedule.CFGSchedule`).
@@ -109,6 +110,7 @@ class SamplingConfig(_TestCfgPart):
 
     def __post_init__(self) -> None:
         _set(self, 'patch_nums', _positive_ints('patch_nums', self.patch_nums))
+        check_schedule(self.patch_nums)
         if not (_is_real(self.cfg) and math.isfinite(self.cfg) and self.cfg >= 0):
             raise ValueError(f'test_cfg.cfg must be a finite number >= 0, got {self.cfg!r}')
         _set(self, 'cfg', float(self.cfg))
