@@ -191,10 +191,10 @@ def prepare_pretrained_toy(work_dir: Path, quick: bool) -> PretrainedToy:
                               'flexvar_tiny_shapes_tf_pretrain.py',
                               train['pretrain'] + [latent_option], tokenizer)
     health = tokenizer_health(work_dir / 'vqvae_tiny_shapes')
-    if health['codebook'] is not None and health['reconstruction'] is not None:
-        log(f'tokenizer: codebook usage {health["codebook"]["usage"]:.1f} % at iteration '
-            f'{health["codebook"]["iter"]}, held-out PSNR {health["reconstruction"]["psnr"][-1]:.2f}'
-            ' dB')
+    codebook, reconstruction = health['codebook'], health['reconstruction']
+    if codebook is not None and reconstruction is not None:
+        log(f'tokenizer: codebook usage {codebook["usage"]:.1f} % at iteration '
+            f'{codebook["iter"]}, held-out PSNR {reconstruction["psnr"][-1]:.2f} dB')
     return PretrainedToy(tokenizer=tokenizer, tokenizer_health=health, classifier=classifier,
                          latent_option=latent_option, pretrained=pretrained,
                          post_options=list(train['post']))
