@@ -91,10 +91,12 @@ GROUPS = (('pretrained', 'FlexVAR after TF pretraining'),
 
 
 def summarise(runs: Dict[str, List[dict]], real: dict, settings: dict, recipe: dict,
-              wall_s: dict) -> dict:
+              wall_s: dict, tokenizer: dict) -> dict:
     """results.json: ``settings``; ``recipe`` (the post-training iterations and
     the SAR rollout and loss); ``wall_s`` (seconds per training stage and per
-    evaluation, as first run); ``real`` (scores of held-out real images);
+    evaluation, as first run); ``tokenizer`` (its last codebook window and
+    held-out reconstruction, :func:`sar_mm.toy.stages.tokenizer_health`);
+    ``real`` (scores of held-out real images);
     ``summary[group]`` for ``pretrained``, ``tf_continued`` and ``sar``: each of
     ``fid``, ``class_acc``, ``isc``, ``precision``, ``recall`` as
     ``dict(mean, std, values)`` over seeds, and ``exposure_bias[mode]`` (modes
@@ -119,12 +121,26 @@ def summarise(runs: Dict[str, List[dict]], real: dict, settings: dict, recipe: d
                                      for key in EDIT_SCALARS}
     paired = {key: _stats([s[key] - t[key] for s, t in zip(runs['sar'], runs['tf_continued'])])
               for key in SCALARS}
-    return dict(settings=settings, recipe=recipe, wall_s=wall_s, real=real, summary=summary,
-                sar_minus_tf=paired, runs=runs)
+    return dict(settings=settings, recipe=recipe, wall_s=wall_s, tokenizer=tokenizer, real=real,
+                summary=summary, sar_minus_tf=paired, runs=runs)
 
 
 def _pm(stat: dict, digits: int = 2) -> str:
     return f'{stat["mean"]:.{digits}f} ± {stat["std"]:.{digits}f}'
+
+
+def _tokenizer_lines(health: dict) -> List[str]:
+    """The tokenizer's codebook usage and held-out PSNR per scale (what its config logged)."""
+    parts = []
+    if health['codebook'] is not None:
+        c = health['codebook']
+        parts.append(f'codebook usage {c["usage"]:.1f} %, perplexity {c["perplexity"]:.0f}, '
+                     f'{c["dead_codes"]} dead codes (window ending at iteration {c["iter"]})')
+    if health['reconstruction'] is not None:
+        r = health['reconstruction']
+        parts.append(f'PSNR of {r["num_images"]} held-out shapes per scale: ' + ', '.join(
+            f'{pn}: {p:.2f} dB' for pn, p in zip(r['patch_nums'], r['psnr'])))
+    return [f'Tokenizer: {"; ".join(parts)}.', ''] if parts else []
 
 
 def results_markdown(results: dict) -> str:
@@ -141,6 +157,7 @@ def results_markdown(results: dict) -> str:
         f'Post-training: {results["recipe"]["post_iters"]} iterations of batch '
         f'{results["recipe"]["batch_size"]} from the same pretrained checkpoint for both runs of '
         f'a seed (same data order, schedules and seeds). SAR: {results["recipe"]["sar"]}.', '',
+        *_tokenizer_lines(results['tokenizer']),
         '| model | FID ↓ | class acc (%) ↑ | IS (toy) ↑ | precision ↑ | recall ↑ |',
         '|---|---|---|---|---|---|',
         f'| real held-out images | {real["fid"]:.2f} | {real["class_acc"]:.1f} | '
@@ -287,7 +304,7 @@ def main() -> None:
     wall_s.update({f'eval_{r["run"]}': r['wall_s'] for group in runs.values() for r in group})
     wall_s.update({f'editing_{r["run"]}': r['editing']['wall_s']
                    for group in runs.values() for r in group})
-    results = summarise(runs, real, settings, recipe, wall_s)
+    results = summarise(runs, real, settings, recipe, wall_s, toy.tokenizer_health)
     (work_dir / 'results.json').write_text(json.dumps(results, indent=1))
     (work_dir / 'results.md').write_text(results_markdown(results))
     plot_exposure_bias({group: runs[group][0]['exposure_bias']['chain']

@@ -1,7 +1,7 @@
 # A small residual tokenizer (VAR's MultiScaleVQVAE) for 16 px synthetic shapes:
 # 2x downsampling (ch_mult of length 2: 16 px -> 8 x 8 latent), 64 codes of
 # dimension 8, residual scales 1, 2, 3, 4, 6, 8 with 4 shared phi convs.
-# Trained as a residual VQ autoencoder (ResidualVQTokenizerTrainer: VAR's
+# Trained as a residual VQ autoencoder (VQTokenizerTrainer: VAR's
 # residual quantisation with the straight-through estimator; VQLoss: L2
 # reconstruction + codebook + 0.25 commitment), the codebook initialised at the
 # latent's scale (std 0.05: N(0, 1) leaves most codes dead). Small enough to
@@ -26,7 +26,7 @@ tokenizer = dict(
     patch_nums=patch_nums)
 
 model = dict(
-    type='ResidualVQTokenizerTrainer',
+    type='VQTokenizerTrainer',
     tokenizer=tokenizer,
     codebook_init_std=0.05,
     loss=dict(type='VQLoss', rec_loss_type='l2', rec_weight=1.0, codebook_weight=1.0,

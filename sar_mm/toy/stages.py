@@ -19,11 +19,12 @@ import torch
 from mmengine.config import Config
 
 from sar_mm.evaluation.shapes_feature_extractor import export_shapes_classifier
+from sar_mm.evaluation.training_curves import read_scalar_log
 from sar_mm.registry import MODELS
 from sar_mm.utils.package_files import files_root
 
 __all__ = ['TOY_CONFIGS', 'TOY_MODES', 'PretrainedToy', 'log', 'run_training', 'extract_latents',
-           'export_classifier', 'prepare_pretrained_toy']
+           'export_classifier', 'tokenizer_health', 'prepare_pretrained_toy']
 
 ROOT = files_root()
 TOY_CONFIGS = ROOT / 'configs' / 'toy'
@@ -129,12 +130,33 @@ def export_classifier(work_dir: Path, checkpoint: str) -> str:
     return str(out)
 
 
+def tokenizer_health(stage_dir: Path) -> dict:
+    """Codebook and held-out reconstruction of a finished tokenizer stage.
+
+    Returns:
+        dict: ``codebook``: the last window ``CodebookUsageHook`` logged
+        (``iter``, ``usage`` in %, ``perplexity``, ``dead_codes``), and
+        ``reconstruction``: ``HeldOutReconstructionHook``'s ``reconstruction.json``
+        (``patch_nums``, ``num_images``, per-scale ``mse`` and ``psnr``); each
+        ``None`` when the stage's config did not switch the hook on.
+    """
+    windows = [row for row in read_scalar_log(stage_dir) if 'codebook/usage' in row]
+    codebook = None if not windows else dict(
+        iter=int(windows[-1]['iter']),
+        **{key: windows[-1][f'codebook/{key}'] for key in ('usage', 'perplexity', 'dead_codes')})
+    rec_file = stage_dir / 'reconstruction.json'
+    reconstruction = json.loads(rec_file.read_text()) if rec_file.is_file() else None
+    return dict(codebook=codebook, reconstruction=reconstruction)
+
+
 @dataclass(frozen=True)
 class PretrainedToy:
     """What every post-training run starts from.
 
     Attributes:
         tokenizer (str): the tokenizer checkpoint.
+        tokenizer_health (dict): its codebook and held-out reconstruction
+            (:func:`tokenizer_health`).
         classifier (str): the toy FID feature extractor's weight file.
         latent_option (str): the ``--cfg-options`` entry that points the
             generator configs at the cached latents.
@@ -142,6 +164,7 @@ class PretrainedToy:
         post_options (list): the mode's ``--cfg-options`` for post-training.
     """
     tokenizer: str
+    tokenizer_health: dict
     classifier: str
     latent_option: str
     pretrained: str
@@ -167,6 +190,11 @@ def prepare_pretrained_toy(work_dir: Path, quick: bool) -> PretrainedToy:
     pretrained = run_training(work_dir, 'flexvar_tiny_shapes_tf_pretrain',
                               'flexvar_tiny_shapes_tf_pretrain.py',
                               train['pretrain'] + [latent_option], tokenizer)
-    return PretrainedToy(tokenizer=tokenizer, classifier=classifier,
+    health = tokenizer_health(work_dir / 'vqvae_tiny_shapes')
+    codebook, reconstruction = health['codebook'], health['reconstruction']
+    if codebook is not None and reconstruction is not None:
+        log(f'tokenizer: codebook usage {codebook["usage"]:.1f} % at iteration '
+            f'{codebook["iter"]}, held-out PSNR {reconstruction["psnr"][-1]:.2f} dB')
+    return PretrainedToy(tokenizer=tokenizer, tokenizer_health=health, classifier=classifier,
                          latent_option=latent_option, pretrained=pretrained,
                          post_options=list(train['post']))

@@ -1,7 +1,7 @@
 """Zero-shot editing with a trained residual tokenizer: the kept region follows the input.
 
 The tokenizer is configs/toy/var_vqvae_tiny_shapes.py, trained here for 60 steps
-on 16 px synthetic shapes (ResidualVQTokenizerTrainer, as the toy trains its
+on 16 px synthetic shapes (VQTokenizerTrainer, as the toy trains its
 FlexVAR tokenizer); the backbone is a perturbed depth-1 VAR transformer, whose
 regenerated coarse scales differ from the input's as a new object's would.
 """

@@ -8,12 +8,13 @@ import torch.nn.functional as F
 from mmengine.config import Config
 
 from sar_mm.models.generators import ScaleWiseAR, VQTokenizerTrainer
-from sar_mm.models.generators.vq_tokenizer_trainer import l2norm_quantize_straight_through
+from sar_mm.models.tokenizers.straight_through import l2norm_quantize_straight_through
 from sar_mm.models.tokenizers import FlexVQVAE
 from sar_mm.registry import MODELS
 from sar_mm.utils.setup_env import register_all_modules
 
 CONFIG_DIR = Path(__file__).resolve().parents[3] / 'configs' / 'toy'
+TEST_CONFIG_DIR = Path(__file__).resolve().parents[2] / 'data' / 'configs'
 TINY_TOKENIZER = dict(type='FlexVQVAE', ch=32, z_channels=32, ch_mult=(1, 2), num_res_blocks=1,
                       vocab_size=16, embed_dim=4, usage_buffer_size=8)
 
@@ -95,3 +96,50 @@ def test_checkpoint_is_the_tokenizer_part_of_the_toy_generator():
     assert not unexpected and all(k.startswith('backbone.') for k in missing)
     for key, value in trainer.state_dict().items():
         assert torch.equal(generator.state_dict()[key], value), key
+
+
+def test_var_tokenizer_trains_and_loads_into_a_var_generator():
+    """VAR's MultiScaleVQVAE trains with residual quantisation over its schedule."""
+    register_all_modules(init_default_scope=False)
+    generator_cfg = Config.fromfile(str(TEST_CONFIG_DIR / 'tiny_var_sample.py'))
+    torch.manual_seed(0)
+    trainer = VQTokenizerTrainer(tokenizer=generator_cfg.model.tokenizer)
+    patch_nums = generator_cfg.model.tokenizer.patch_nums
+    side = patch_nums[-1] * trainer.tokenizer.downsample
+    images = torch.rand(4, 3, side, side) * 2 - 1
+    before = {k: v.clone() for k, v in trainer.state_dict().items()}
+    opt = torch.optim.Adam(trainer.parameters(), lr=5e-3)
+    first = None
+    for _ in range(15):
+        losses = trainer(images, mode='loss')
+        total, _ = trainer.parse_losses(losses)
+        first = total.item() if first is None else first
+        opt.zero_grad()
+        total.backward()
+        opt.step()
+    assert total.item() < 0.7 * first
+    # the usage counts every scale of the one shared codebook
+    used = torch.cat([i.flatten() for i in trainer.last_matched[0]]).unique().numel()
+    assert losses['codebook_usage'].item() == pytest.approx(100 * used / 64)
+    assert [i.shape[1] for i in trainer.last_matched[0]] == [pn * pn for pn in patch_nums]
+    for name in ('tokenizer.encoder.conv_in.weight', 'tokenizer.decoder.conv_out.weight',
+                 'tokenizer.quantize.embedding.weight', 'tokenizer.quant_conv.weight',
+                 'tokenizer.quantize.quant_resi.qresi_ls.0.weight'):
+        assert not torch.equal(before[name], trainer.state_dict()[name]), name
+    generator = MODELS.build(generator_cfg.model)
+    missing, unexpected = generator.load_state_dict(trainer.state_dict(), strict=False)
+    assert not unexpected and all(k.startswith('backbone.') for k in missing)
+
+
+def test_codebook_init_std_sets_the_codebook_scale():
+    """VAR's residual codebook starts at the latent's scale; a bad std is refused."""
+    tokenizer = dict(type='MultiScaleVQVAE', ch=32, z_channels=8, vocab_size=64, ch_mult=(1, 1),
+                     num_res_blocks=1, patch_nums=(1, 2, 4))
+    torch.manual_seed(0)
+    default = VQTokenizerTrainer(tokenizer=tokenizer).codebook.weight
+    torch.manual_seed(0)
+    narrow = VQTokenizerTrainer(tokenizer=tokenizer, codebook_init_std=0.05).codebook.weight
+    assert 0.8 < default.std().item() < 1.2
+    assert 0.04 < narrow.std().item() < 0.06
+    with pytest.raises(ValueError, match='codebook_init_std must be positive'):
+        VQTokenizerTrainer(tokenizer=tokenizer, codebook_init_std=0.0)
