@@ -31,7 +31,7 @@ memory, git commit), ``parts`` (per part ``status`` ``ok | failed | timeout``,
 * ``fid100``: ``tools/test.py --protocol official --save-npz`` on 100 samples
   of ``configs/flexvar/flexvar_d16.py`` with random weights, scored against
   100 random images with the tiny torch-fidelity extractor of
-  ``tests/tiny_feature_extractor.py``: no Inception weights are downloaded, so
+  :mod:`sar_mm.testing.tiny_feature_extractor`: no Inception weights are downloaded, so
   the value checks the path and is not an FID of anything.
 
 Weights are random (speed and memory do not depend on them). Each part runs in
@@ -66,7 +66,6 @@ from sar_mm.testing.tiny_components import tiny_component_settings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TINY_PATCH_NUMS = (1, 2, 4, 8)
-FID_EXTRACTOR = 'sar-test-tiny'  # registered by importing tests/tiny_feature_extractor.py
 
 # Smoke stand-ins that keep each component's type (so its code path): sizes only.
 TINY_TOKENIZERS, TINY_BACKBONES = tiny_component_settings(TINY_PATCH_NUMS)
@@ -244,6 +243,7 @@ def part_sample(mode: Mode, out: Recorder, work: Path) -> None:
 
 
 def part_fid100(mode: Mode, out: Recorder, work: Path) -> None:
+    from sar_mm.testing import tiny_feature_extractor
     device = torch.device(mode.device)
     cfg = load_config(EVAL_CONFIG, mode)
     model = build_model(cfg, device)
@@ -258,12 +258,14 @@ def part_fid100(mode: Mode, out: Recorder, work: Path) -> None:
     for i in range(mode.fid_images):
         image = torch.randint(0, 256, (size, size, 3), dtype=torch.uint8, generator=gen)
         Image.fromarray(image.numpy()).save(reference / f'{i:06d}.png')
-    cfg.custom_imports = dict(imports=['tiny_feature_extractor'], allow_failed_imports=False)
+    cfg.custom_imports = dict(imports=[tiny_feature_extractor.__name__],
+                              allow_failed_imports=False)
     cfg.test_dataloader.num_workers = 0
     cfg.test_dataloader.dataset = dict(type='ClassLabelDataset', num_classes=mode.fid_images,
                                        samples_per_class=1, base_seed=0)
     cfg.test_evaluator = dict(type='TorchFidelityMetric', reference=str(reference),
-                              feature_extractor=FID_EXTRACTOR, isc_splits=mode.isc_splits)
+                              feature_extractor=tiny_feature_extractor.TINY_EXTRACTOR,
+                              isc_splits=mode.isc_splits)
     config = work / 'fid_config.py'
     cfg.dump(str(config))
     npz, metrics = work / 'fid_samples.npz', work / 'fid_metrics.json'
@@ -271,7 +273,7 @@ def part_fid100(mode: Mode, out: Recorder, work: Path) -> None:
                '--work-dir', str(work / 'fid_work_dir'), '--protocol', 'official',
                '--save-npz', str(npz), '--out', str(metrics)]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        [str(REPO_ROOT), str(REPO_ROOT / 'tests'), os.environ.get('PYTHONPATH', '')]))
+        [str(REPO_ROOT), os.environ.get('PYTHONPATH', '')]))
     start = time.perf_counter()
     done = subprocess.run(command, env=env, cwd=str(work), capture_output=True, text=True)
     wall = time.perf_counter() - start
@@ -286,8 +288,9 @@ def part_fid100(mode: Mode, out: Recorder, work: Path) -> None:
     out['tool_wall_s'] = wall
     out['npz_shape'] = shape
     out['metrics'] = json.loads(metrics.read_text())
-    out['note'] = (f'random weights; features of the tiny extractor {FID_EXTRACTOR!r} '
-                   '(tests/tiny_feature_extractor.py), not Inception, whose weights are not '
+    out['note'] = (f'random weights; features of the tiny extractor '
+                   f'{tiny_feature_extractor.TINY_EXTRACTOR!r} '
+                   f'({tiny_feature_extractor.__name__}), not Inception, whose weights are not '
                    'downloaded: the value checks sampling, scoring and the .npz, it is not an '
                    'FID of anything')
 
