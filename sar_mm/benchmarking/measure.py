@@ -1,8 +1,9 @@
-"""Timing, peak-memory and matmul-peak helpers of ``tools/analysis_tools/benchmark.py``.
+"""Timing, peak-memory and matmul-peak helpers of the benchmarks.
 
 Benchmarks are scripts, never timed unit tests: the tests of this module check
 the bookkeeping (statistics, memory readings, well-formed results), not speed.
 """
+import functools
 import resource
 import statistics
 import time
@@ -154,10 +155,18 @@ class PeakMemory:
             resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
+@functools.lru_cache(maxsize=None)
 def matmul_flops_per_s(dtype: torch.dtype, device: torch.device, size: int = 4096,
                        iters: int = 3, warmup: int = 1) -> float:
-    """Dense ``size x size`` by ``size x size`` matmul throughput (median), FLOP/s."""
-    a = torch.randn(size, size, device=device).to(dtype)
-    b = torch.randn(size, size, device=device).to(dtype)
+    """Dense ``size x size`` by ``size x size`` matmul throughput (median), FLOP/s.
+
+    The one measurement of the peak that the benchmarks' phases are compared
+    with; measured once per process for each ``(dtype, device, size)``, so the
+    phases of one run share it. The operands come from a generator of their
+    own: the global RNG of the run stays untouched.
+    """
+    generator = torch.Generator(device=device).manual_seed(0)
+    a = torch.randn(size, size, device=device, generator=generator).to(dtype)
+    b = torch.randn(size, size, device=device, generator=generator).to(dtype)
     stats = time_calls(lambda: torch.mm(a, b), iters, warmup, device)
     return 2 * size**3 / stats.median

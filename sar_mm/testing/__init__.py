@@ -1,4 +1,9 @@
-"""Checks against the official reference fixtures and rollout recordings, for tests and tools."""
+"""Checks against the official reference fixtures and rollout recordings, for tests and tools.
+
+Tiny stand-ins live in their own modules: :mod:`.tiny_components` (model sizes)
+and :mod:`.tiny_feature_extractor` (an Inception stand-in, registered with
+torch-fidelity when imported, so it is not imported here).
+"""
 from .fixture_dispatch import PARITY_CHECKS, check_fixture, fixture_kind
 from .model_zoo_parity import check_flexvae_small, check_flexvar_small, check_var_small
 from .parity import (ParityRow, Tolerance, compare_close, compare_exact, format_rows,

@@ -25,8 +25,8 @@ from mmengine.runner import Runner
 from PIL import Image
 from script_loading import load_script
 from test_build_all_configs import TINY_PATCH_NUMS, tiny_model_cfg
-from tiny_feature_extractor import TINY_EXTRACTOR, random_images, write_png_folder
 
+from sar_mm.testing.tiny_feature_extractor import TINY_EXTRACTOR, random_images, write_png_folder
 from sar_mm.utils.config_validation import check_runner_config
 from sar_mm.utils.setup_env import register_all_modules
 

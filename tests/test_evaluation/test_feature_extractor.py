@@ -3,11 +3,12 @@ import pytest
 import torch
 import torch_fidelity
 import torch_fidelity.feature_extractor_inceptionv3 as tf_inception
-from tiny_feature_extractor import random_images, register_tiny_extractor, write_png_folder
 
 from sar_mm.evaluation import (FeatureExtractorWeightsNotFoundError, TorchFidelityMetric,
                                build_feature_extractor, default_weights_path,
                                resolve_feature_extractor_weights)
+from sar_mm.testing.tiny_feature_extractor import (random_images, register_tiny_extractor,
+                                                   write_png_folder)
 
 INCEPTION_FILE = 'weights-inception-2015-12-05-6726825d.pth'
 

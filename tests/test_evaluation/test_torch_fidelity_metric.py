@@ -5,11 +5,12 @@ import numpy as np
 import pytest
 import torch
 import torch_fidelity
-from tiny_feature_extractor import random_images, register_tiny_extractor, write_png_folder
 from torch_fidelity.metric_fid import fid_features_to_statistics
 
 from sar_mm.evaluation import TorchFidelityMetric, save_reference_statistics
 from sar_mm.registry import METRICS
+from sar_mm.testing.tiny_feature_extractor import (random_images, register_tiny_extractor,
+                                                   write_png_folder)
 
 KEYS = ('frechet_inception_distance', 'inception_score_mean', 'inception_score_std', 'precision',
         'recall', 'f_score')

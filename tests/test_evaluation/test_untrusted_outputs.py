@@ -10,11 +10,11 @@ import pytest
 import torch
 from mmengine.logging import MMLogger
 from script_loading import load_script
-from tiny_feature_extractor import TINY_EXTRACTOR, random_images, write_png_folder
 
 from sar_mm.evaluation import (SampleFolderDataset, TorchFidelityMetric, load_reference_statistics,
                                pack_sample_folder, save_reference_statistics, write_sample_image)
 from sar_mm.evaluation.results_json import write_results_json
+from sar_mm.testing.tiny_feature_extractor import TINY_EXTRACTOR, random_images, write_png_folder
 from sar_mm.utils.checkpoint_io import CheckpointReadError, trust_checkpoint_path
 
 REF_TOOL = Path(__file__).resolve().parents[2] / 'tools' / 'analysis_tools' / \

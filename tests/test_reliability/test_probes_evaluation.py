@@ -18,9 +18,9 @@ import torch
 from mmengine.registry import DefaultScope
 from probe_battery import REPO, Probe, assert_probe
 from script_loading import load_script
-from tiny_feature_extractor import TINY_EXTRACTOR, random_images, write_png_folder
 
 from sar_mm.registry import MODELS
+from sar_mm.testing.tiny_feature_extractor import TINY_EXTRACTOR, random_images, write_png_folder
 
 TEST = 'tools/test.py'
 EVAL = 'tools/analysis_tools/eval_folders.py'

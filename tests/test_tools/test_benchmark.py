@@ -64,15 +64,16 @@ def test_sar_config_report_is_well_formed(tool, tmp_path, capsys):
     report = json.loads(out.read_text())
     assert report['patch_nums'] == PNS and report['num_tokens'] == 21
     # no --dtype: the precision policy's choice for this CPU, recorded in the report
-    auto = {'float32': 'fp32', 'bfloat16': 'bf16'}[resolve_precision('auto', 'cpu').name]
+    auto = resolve_precision('auto', 'cpu').name
     assert report['image_size'] == 16 and report['dtype'] == auto
     assert report['dtype_requested'] == 'auto' and report['precision_reason'].startswith('auto')
     assert report['matmul_peak']['size'] == 64 and report['matmul_peak']['flops_per_s'] > 0
     phases = report['phases']
-    assert set(phases) == {'train_tf', 'optimizer_step', 'train_sar', 'sample',
-                           'tokenizer_encode', 'tokenizer_decode'}
+    assert set(phases) == {'train_tf', 'train_sar', 'sample', 'tokenizer_encode',
+                           'tokenizer_decode'}
     for phase in phases.values():
         check_phase(phase, 2, 3)
+        assert phase['dtype'] == auto
     # the config's rollout is SAR's; the TF step uses teacher forcing
     assert phases['train_sar']['rollout']['type'] == 'StaggerScaleRollout'
     assert phases['train_sar']['rollout']['rollout_cfg'] == 1.2
@@ -83,7 +84,7 @@ def test_sar_config_report_is_well_formed(tool, tmp_path, capsys):
     assert phases['sample']['flops'] == 2 * (sampling_flops(DIMS, PNS)
                                              + vq16_decode_flops(VAE, 4))
     assert phases['tokenizer_encode']['flops'] == 2 * vq16_encode_flops(VAE, 16, PNS)
-    assert phases['optimizer_step']['flops'] is None
+    assert phases['train_tf']['optimizer'] == phases['train_sar']['optimizer'] == 'AdamW'
     # TF and SAR steps alternate; the ratio is the median of the per-round ratios
     rounds = [sar / tf for tf, sar in zip(phases['train_tf']['time_s']['samples'],
                                           phases['train_sar']['time_s']['samples'])]
@@ -97,14 +98,15 @@ def test_tf_config_benchmarks_the_default_sar_recipe_in_bf16(tool, tmp_path):
     config = write_config(tmp_path, 'TeacherForcing', 'ScaleCrossEntropyLoss')
     report = tool.main([config, '--what', 'train', '--dtype', 'bf16', '--iters', '1',
                         '--warmup', '0', '--peak-size', '64', '--batch-size', '1'])
-    assert set(report['phases']) == {'train_tf', 'optimizer_step', 'train_sar'}
+    assert set(report['phases']) == {'train_tf', 'train_sar'}
+    assert report['phases']['train_tf']['dtype'] == 'bfloat16'
     sar = report['phases']['train_sar']['rollout']
     assert (sar['type'], sar['sf_scope'], sar['token_selection']) == (
         'StaggerScaleRollout', 'last', 'sample')
     json.dumps(report)  # serialisable without --json too
 
 
-@pytest.mark.parametrize('native,dtype', [(False, 'fp32'), (True, 'bf16')])
+@pytest.mark.parametrize('native,dtype', [(False, 'float32'), (True, 'bfloat16')])
 def test_auto_dtype_follows_the_cpu_and_an_explicit_one_wins(tool, tmp_path, monkeypatch, native,
                                                              dtype):
     monkeypatch.setattr(precision_module, 'cpu_bf16_decision',
@@ -114,7 +116,7 @@ def test_auto_dtype_follows_the_cpu_and_an_explicit_one_wins(tool, tmp_path, mon
               '--batch-size', '1', '--device', 'cpu']
     assert tool.main([config] + common)['dtype'] == dtype
     report = tool.main([config, '--dtype', 'fp32'] + common)
-    assert (report['dtype'], report['dtype_requested']) == ('fp32', 'fp32')
+    assert (report['dtype'], report['dtype_requested']) == ('float32', 'fp32')
 
 
 def test_bad_arguments_fail(tool, tmp_path):
@@ -140,5 +142,26 @@ def test_sampling_runs_in_the_requested_precision(tool, tmp_path, monkeypatch):
     config = write_config(tmp_path, 'TeacherForcing', 'ScaleCrossEntropyLoss')
     report = tool.main([config, '--what', 'sample', '--dtype', 'bf16', '--iters', '1',
                         '--warmup', '0', '--peak-size', '64', '--batch-size', '1'])
-    assert seen and set(seen) == {'bf16'}
-    assert report['phases']['sample']['test_cfg']['precision'] == 'bf16'
+    assert seen and set(seen) == {'bfloat16'}
+    assert report['phases']['sample']['test_cfg']['precision'] == 'bfloat16'
+
+
+def test_training_phases_run_the_models_own_train_step(tool, tmp_path, monkeypatch):
+    """Both training phases call ``ScaleWiseAR.train_step`` with the config's optimizer."""
+    calls = []
+    original = ScaleWiseAR.train_step
+
+    def spy(self, data, optim_wrapper):
+        calls.append((type(self.rollout).__name__, type(optim_wrapper.optimizer).__name__,
+                      optim_wrapper.clip_grad_kwargs))
+        return original(self, data, optim_wrapper)
+
+    monkeypatch.setattr(ScaleWiseAR, 'train_step', spy)
+    config = write_config(tmp_path, 'TeacherForcing', 'ScaleCrossEntropyLoss')
+    tool.main([config, '--what', 'train', '--iters', '2', '--warmup', '0', '--peak-size', '64',
+               '--batch-size', '1', '--cfg-options', 'optim_wrapper.clip_grad.max_norm=2.0'])
+    # one warm-up step per recipe, then 2 rounds of one step each
+    clip = dict(max_norm=2.0)
+    assert calls == ([('TeacherForcing', 'AdamW', clip)] + [('StaggerScaleRollout', 'AdamW', clip)]
+                     + [('TeacherForcing', 'AdamW', clip), ('StaggerScaleRollout', 'AdamW', clip)]
+                     * 2)

@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 from PIL import Image
 from script_loading import load_script
-from tiny_feature_extractor import random_images, register_tiny_extractor, write_png_folder
 
 from sar_mm.evaluation import (FeatureExtractorWeightsNotFoundError, TorchFidelityMetric,
                                center_crop_arr)
+from sar_mm.testing.tiny_feature_extractor import (random_images, register_tiny_extractor,
+                                                   write_png_folder)
 
 TOOLS = Path(__file__).resolve().parents[2] / 'tools' / 'analysis_tools'
 

@@ -35,6 +35,10 @@ def check_train(entry: dict) -> None:
     assert entry['peak_memory_bytes'] > 0 and entry['params'] > 0
     assert entry['optimizer_state_bytes'] > 0  # AdamW stepped: its state is in the peak
     assert entry['tokens'] == sum(pn * pn for pn in entry['patch_nums'])
+    # timed by sar_mm.benchmarking: the transformer's FLOPs and the share of the matmul peak
+    assert entry['flops'] > 0 and entry['matmul_peak_flops_per_s'] > 0
+    assert entry['peak_fraction'] == pytest.approx(
+        entry['flops'] / entry['s_per_step']['median'] / entry['matmul_peak_flops_per_s'])
 
 
 def test_cpu_smoke_writes_one_report_with_every_part(tmp_path):
@@ -68,6 +72,7 @@ def test_cpu_smoke_writes_one_report_with_every_part(tmp_path):
                                                                                     'false')]
     for name in variants:
         assert sample[name]['images_per_s'] > 0 and sample[name]['peak_memory_bytes'] > 0
+        assert sample[name]['flops'] > 0 and sample[name]['peak_fraction'] > 0
     # per-row generators: the batched fp32 samples are the per-sample ones (on a CPU)
     assert sample['identical_to_exact_batch_invariant']['exact_batch_invariant_false'] == 1.0
     # 'official' on a CPU: the precision policy, never fp16

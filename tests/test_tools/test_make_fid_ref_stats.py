@@ -4,7 +4,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from script_loading import load_script
-from tiny_feature_extractor import TINY_EXTRACTOR, random_images, write_png_folder
+
+from sar_mm.testing.tiny_feature_extractor import TINY_EXTRACTOR, random_images, write_png_folder
 
 TOOL = Path(__file__).resolve().parents[2] / 'tools' / 'analysis_tools' / 'make_fid_ref_stats.py'
 

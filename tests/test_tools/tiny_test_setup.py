@@ -9,9 +9,9 @@ import torch
 from mmengine.registry import DefaultScope
 from PIL import Image
 from script_loading import load_script
-from tiny_feature_extractor import TINY_EXTRACTOR, random_images, write_png_folder
 
 from sar_mm.registry import MODELS
+from sar_mm.testing.tiny_feature_extractor import TINY_EXTRACTOR, random_images, write_png_folder
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 NUM_CLASSES, SAMPLES_PER_CLASS = 3, 3  # 9 samples: 2 ranks need one padded index
@@ -28,7 +28,8 @@ MODEL = dict(
 
 CONFIG_TEMPLATE = '''
 default_scope = 'sar_mm'
-custom_imports = dict(imports=['tiny_feature_extractor'], allow_failed_imports=False)
+custom_imports = dict(imports=['sar_mm.testing.tiny_feature_extractor'],
+                      allow_failed_imports=False)
 model = {model!r}
 test_dataloader = dict(
     batch_size=2,
@@ -88,7 +89,7 @@ def run_test_tool(setup: dict, work_dir: Path, *extra: str) -> dict:
 def run_test_tool_torchrun(setup: dict, work_dir: Path, *extra: str) -> None:
     """Run ``tools/test.py`` under ``torchrun --nproc_per_node 2`` (gloo on CPU)."""
     env = dict(os.environ)
-    env['PYTHONPATH'] = os.pathsep.join([str(REPO_ROOT), str(REPO_ROOT / 'tests')])
+    env['PYTHONPATH'] = str(REPO_ROOT)
     env['OMP_NUM_THREADS'] = '1'
     command = [
         sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node', '2',

@@ -10,16 +10,21 @@ Usage::
 Every phase runs ``--warmup`` untimed then ``--iters`` timed iterations on the
 config's model (random weights: speed does not depend on them) at the
 sampling schedule ``model.test_cfg.patch_nums`` and the resolution it implies
-(``patch_nums[-1] * tokenizer.downsample``):
+(``patch_nums[-1] * tokenizer.downsample``). The phases are timed by
+:mod:`sar_mm.benchmarking` (:func:`~sar_mm.benchmarking.time_train_steps`,
+:func:`~sar_mm.benchmarking.time_sampling`), which ``gpu_check.py`` uses too:
 
-* ``train_tf``: one teacher-forcing step, forward, loss and backward of the
-  transformer on precomputed token maps (the tokenizer is timed on its own);
-  ``optimizer_step``: the optimizer update that follows it;
+* ``train_tf``: one teacher-forcing training step, ``model.train_step`` with
+  the config's optim wrapper (``mmengine.optim.build_optim_wrapper``: the
+  config's optimizer, clipping and wrapper, AdamW without one): forward, loss,
+  backward and the optimizer update, on the tokenizer latents of the batch
+  (``data_samples['latents']``: the step quantises them; the encoder is the
+  tokenizer's phase);
 * ``train_sar``: the same with SAR's stagger-scale rollout: the config's rollout
   and loss if it is a ``StaggerScaleRollout``, else that class's defaults (the
   effective official recipe) with ``ContrastiveStudentForcingLoss``. The
   timed TF and SAR steps alternate (one of each per round, after at least one
-  warm-up step each, the first of which records the peak memory), and
+  warm-up step each, over which the peak memory is read), and
   ``sar_over_tf`` is the median over rounds of SAR time / TF time of the same
   round (``sar_over_tf_rounds``), so that the machine's speed drifting during
   the run does not bias it;
@@ -31,44 +36,47 @@ sampling schedule ``model.test_cfg.patch_nums`` and the resolution it implies
 (:func:`sar_mm.utils.precision.resolve_precision`): fp16 on CUDA, bf16 on a CPU
 that runs bf16 matrix products natively, fp32 on any other CPU; the report's
 ``dtype`` is the one that ran (``dtype_requested``, ``precision_reason``).
-``bf16`` / ``fp16`` run under ``torch.autocast`` (training through sar_mm's
-``SkipNonFiniteAmpOptimWrapper``, fp16 with loss scaling, GPU only). The dense
-``S x S`` matmul throughput of the same dtype is measured first; each phase
-reports its analytic FLOPs (:mod:`sar_mm.benchmarking.flop_count`) per second
-and as a fraction of it. Peak memory: resident set size on the CPU,
-``max_memory_allocated`` on the GPU. Prints a table; ``--json`` also writes
-every number.
+Training autocasts through ``SkipNonFiniteAmpOptimWrapper`` (which a plain
+wrapper becomes for bf16 / fp16, as with ``tools/train.py --amp``; fp16 with
+loss scaling, GPU only), sampling through its ``precision`` setting, the
+tokenizer under the precision's autocast. The dense ``S x S`` matmul throughput
+of the same dtype is measured first (once per run); each phase reports its
+analytic FLOPs (:mod:`sar_mm.benchmarking.flop_count`: the transformer's for
+the training steps) per second and as a fraction of it. Peak memory: resident
+set size on the CPU, ``max_memory_allocated`` on the GPU. Prints a table;
+``--json`` also writes every number.
 """
 import argparse
-import contextlib
+import copy
 import dataclasses
 import json
 import os
 import platform
 import statistics
 import sys
-from typing import Callable, Dict, List, Optional
+from typing import Dict, List, Optional
 
 import torch
 from mmengine.config import Config, DictAction
-from mmengine.optim import OptimWrapper
+from mmengine.optim import build_optim_wrapper
 
-from sar_mm.benchmarking import (PeakMemory, matmul_flops_per_s, sampling_flops, sar_step_flops,
-                                 summarize_times, teacher_forcing_flops, time_calls,
-                                 time_interleaved, transformer_dims,
-                                 vq16_decode_flops, vq16_dims, vq16_encode_flops)
-from sar_mm.engine.optim_wrappers import SkipNonFiniteAmpOptimWrapper
+from sar_mm.benchmarking import (PeakMemory, PhaseTiming, TrainRecipe, matmul_flops_per_s,
+                                 time_calls, time_sampling, time_train_steps, vq16_decode_flops,
+                                 vq16_dims, vq16_encode_flops)
 from sar_mm.models.losses import ContrastiveStudentForcingLoss, ScaleCrossEntropyLoss
 from sar_mm.models.rollouts import StaggerScaleRollout, TeacherForcing
 from sar_mm.models.utils.scale_layout import num_tokens
+from sar_mm.models.utils.scale_schedule import FixedScaleSchedule
 from sar_mm.registry import MODELS
 from sar_mm.utils.cli_errors import add_debug_flag, run_cli
-from sar_mm.utils.precision import resolve_precision
+from sar_mm.utils.precision import Precision, resolve_precision
 from sar_mm.utils.setup_env import register_all_modules
 
 PHASE_GROUPS = ('train', 'sample', 'tokenizer')
-DTYPES = {'fp32': torch.float32, 'bf16': torch.bfloat16, 'fp16': torch.float16}
-AMP_NAMES = {'bf16': 'bfloat16', 'fp16': 'float16'}
+DTYPE_CHOICES = ('auto', 'fp32', 'bf16', 'fp16')  # names resolve_precision takes
+# the optimizer of configs without an optim_wrapper
+DEFAULT_OPTIM_WRAPPER = dict(type='OptimWrapper',
+                             optimizer=dict(type='AdamW', lr=1e-4, betas=(0.9, 0.95)))
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -77,7 +85,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--what', default='train,sample,tokenizer',
                         help=f'comma-separated phase groups out of {",".join(PHASE_GROUPS)}')
     parser.add_argument('--batch-size', type=int, default=2, help='batch of every phase')
-    parser.add_argument('--dtype', choices=['auto'] + sorted(DTYPES), default='auto',
+    parser.add_argument('--dtype', choices=DTYPE_CHOICES, default='auto',
                         help='auto (the precision policy: fp16 on GPU, bf16 on CPUs with native '
                         'bf16, else fp32), fp32, or autocast to bf16 / fp16 (fp16: GPU only)')
     parser.add_argument('--iters', type=int, default=3, help='timed iterations per phase')
@@ -103,42 +111,24 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     return args
 
 
-def _autocast(device: torch.device, dtype: str) -> contextlib.AbstractContextManager:
-    if dtype == 'fp32':
-        return contextlib.nullcontext()
-    return torch.autocast(device.type, dtype=DTYPES[dtype])
+def optim_wrapper_cfg(cfg: Config, precision: Precision) -> dict:
+    """The config's ``optim_wrapper`` (AdamW without one) computing in ``precision``.
 
-
-def _build_optim_wrapper(cfg: Config, model: torch.nn.Module, dtype: str,
-                         device: torch.device) -> OptimWrapper:
-    """The config's optimizer (AdamW otherwise) in the wrapper of ``dtype``."""
-    opt_cfg = dict(cfg.get('optim_wrapper', {}).get('optimizer',
-                                                    dict(type='AdamW', lr=1e-4,
-                                                         betas=(0.9, 0.95))))
-    opt_type = opt_cfg.pop('type')
-    params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = getattr(torch.optim, opt_type)(params, **opt_cfg)
-    if dtype == 'fp32':
-        return OptimWrapper(optimizer)
-    return SkipNonFiniteAmpOptimWrapper(optimizer, dtype=AMP_NAMES[dtype],
-                                        device_type=device.type)
-
-
-def _phase(stats, peak: PeakMemory, flops: Optional[int], peak_flops: float,
-           items: int, **extra) -> Dict:
-    """Result entry of one phase (``items`` samples per call)."""
-    flops_per_s = None if flops is None else flops / stats.median
-    return dict(time_s=stats.to_dict(), items_per_s=items / stats.median, flops=flops,
-                flops_per_s=flops_per_s,
-                peak_fraction=None if flops_per_s is None else flops_per_s / peak_flops,
-                peak_memory_bytes=peak.peak_bytes, peak_memory_kind=peak.kind,
-                peak_memory_since_reset=peak.since_reset, **extra)
-
-
-def _timed(fn: Callable[[], object], args: argparse.Namespace, device: torch.device):
-    with PeakMemory(device) as peak:
-        stats = time_calls(fn, args.iters, args.warmup, device)
-    return stats, peak
+    Like ``tools/train.py --amp``, a ``SkipNonFiniteOptimWrapper`` (or MMEngine's
+    default ``OptimWrapper``) becomes a ``SkipNonFiniteAmpOptimWrapper`` for a
+    dtype other than float32; an Amp wrapper takes the dtype as it is.
+    """
+    wrapper = copy.deepcopy(cfg.get('optim_wrapper') or DEFAULT_OPTIM_WRAPPER)
+    kind = wrapper.get('type', 'OptimWrapper')
+    if kind == 'SkipNonFiniteAmpOptimWrapper' or precision.autocast_enabled:
+        if kind not in ('OptimWrapper', 'SkipNonFiniteOptimWrapper',
+                        'SkipNonFiniteAmpOptimWrapper'):
+            raise ValueError(f'--dtype {precision.name} needs an OptimWrapper, '
+                             'SkipNonFiniteOptimWrapper or SkipNonFiniteAmpOptimWrapper; the '
+                             f'config uses {kind}')
+        wrapper.update(type='SkipNonFiniteAmpOptimWrapper', dtype=precision.name,
+                       device_type=precision.device_type)
+    return wrapper
 
 
 def _rollout_settings(rollout: object) -> Dict:
@@ -149,97 +139,70 @@ def _rollout_settings(rollout: object) -> Dict:
     return dict(type=type(rollout).__name__, **settings)
 
 
-def bench_train(model, cfg: Config, args, device, patch_nums, image_size, peak_flops) -> Dict:
-    """``train_tf``, ``optimizer_step``, ``train_sar`` and ``sar_over_tf``."""
-    B, dims = args.batch_size, transformer_dims(model.backbone)
+def bench_train(model, cfg: Config, args, precision: Precision, image_size: int) -> Dict:
+    """``train_tf``, ``train_sar`` and ``sar_over_tf_rounds``: ``model.train_step`` timed."""
+    B, device = args.batch_size, next(model.backbone.parameters()).device
     images = torch.rand(B, 3, image_size, image_size, device=device) * 2 - 1
-    labels = torch.randint(0, model.backbone.num_classes, (B, ), device=device)
-    with torch.no_grad():
-        idx_list = model.tokenizer.img_to_idx(images, patch_nums)
-    wrapper = _build_optim_wrapper(cfg, model, args.dtype, device)
+    with torch.no_grad():  # the encoder stays out of the step: it is the tokenizer's phase
+        latents = model.tokenizer.encode_latent(images)
+    data = dict(inputs=None, data_samples=dict(
+        labels=torch.randint(0, model.backbone.num_classes, (B, ), device=device),
+        latents=latents))
+    wrapper = build_optim_wrapper(model, optim_wrapper_cfg(cfg, precision))
+    own = TrainRecipe(model.rollout, model.loss_module)
     if isinstance(model.rollout, StaggerScaleRollout):
-        sar_rollout, sar_loss = model.rollout, model.loss_module
-        tf_rollout, tf_loss = TeacherForcing(), ScaleCrossEntropyLoss()
+        recipes = dict(train_tf=TrainRecipe(TeacherForcing(), ScaleCrossEntropyLoss()),
+                       train_sar=own)
     else:
-        sar_rollout, sar_loss = StaggerScaleRollout(), ContrastiveStudentForcingLoss()
-        tf_rollout, tf_loss = model.rollout, model.loss_module
-    model.train()
-
-    def step(rollout, loss_module) -> None:
-        wrapper.zero_grad()
-        with wrapper.optim_context(model):
-            out = rollout(model.backbone, model.tokenizer, labels, idx_list, patch_nums)
-            loss, _ = model.parse_losses(loss_module(out))
-        wrapper.backward(loss)
-
-    def tf_step() -> None:
-        step(tf_rollout, tf_loss)
-
-    def sar_step() -> None:
-        step(sar_rollout, sar_loss)
-
-    # warm-up per phase (the first call records its peak memory), then timed rounds of
-    # TF and SAR steps alternating, so that a drift of the machine's speed hits both alike
-    peaks = {}
-    for name, fn in (('train_tf', tf_step), ('train_sar', sar_step)):
-        with PeakMemory(device) as peaks[name]:
-            fn()
-        for _ in range(args.warmup - 1):
-            fn()
-    rounds = time_interleaved({'train_tf': tf_step, 'train_sar': sar_step}, args.iters, device)
-    results = {}
-    results['train_tf'] = _phase(summarize_times(rounds['train_tf']), peaks['train_tf'],
-                                 B * 3 * teacher_forcing_flops(dims, patch_nums),
-                                 peak_flops, B, rollout=_rollout_settings(tf_rollout))
-    flops = B * sar_step_flops(dims, patch_nums, sar_rollout.student_scales(len(patch_nums)),
-                               sar_rollout.sf_context, uncond_pass=sar_rollout.rollout_cfg > 0)
-    results['train_sar'] = _phase(summarize_times(rounds['train_sar']), peaks['train_sar'], flops,
-                                  peak_flops, B, rollout=_rollout_settings(sar_rollout))
-    results['sar_over_tf_rounds'] = [sar / tf for tf, sar in zip(rounds['train_tf'],
-                                                                 rounds['train_sar'])]
-    stats, peak = _timed(wrapper.step, args, device)
-    results['optimizer_step'] = _phase(stats, peak, None, peak_flops, B,
-                                       optimizer=type(wrapper.optimizer).__name__)
-    wrapper.zero_grad()
+        recipes = dict(train_tf=own, train_sar=TrainRecipe(StaggerScaleRollout(),
+                                                           ContrastiveStudentForcingLoss()))
+    timed = time_train_steps(model, wrapper, data, recipes, args.iters, args.warmup,
+                             args.peak_size)
+    results = {name: dict(phase.to_dict(), rollout=_rollout_settings(recipes[name].rollout),
+                          optimizer=type(wrapper.optimizer).__name__)
+               for name, phase in timed.items()}
+    results['sar_over_tf_rounds'] = [sar / tf for tf, sar in zip(
+        timed['train_tf'].time_s.samples, timed['train_sar'].time_s.samples)]
     return results
 
 
-def bench_sample(model, args, device, patch_nums, peak_flops) -> Dict:
+def bench_sample(model, args, precision: Precision) -> Dict:
     """``sample``: batched class-conditional generation with the config's ``test_cfg``."""
-    B = args.batch_size
-    labels = torch.arange(B, device=device) % model.backbone.num_classes
+    device = next(model.backbone.parameters()).device
+    labels = torch.arange(args.batch_size, device=device) % model.backbone.num_classes
     generator = torch.Generator(device=device).manual_seed(args.seed)
-    model.eval()
-
-    def sample() -> None:
-        # the sampler's own precision switch: an outer autocast would be turned off
-        # by the model's numerics.precision (test_cfg.precision, fp32 by default)
-        model.generate(labels, generator=generator, precision=args.dtype)
-
-    stats, peak = _timed(sample, args, device)
-    flops = sampling_flops(transformer_dims(model.backbone), patch_nums)
-    vae = vq16_dims(model.tokenizer)
-    flops = None if vae is None else B * (flops + vq16_decode_flops(vae, patch_nums[-1]))
+    # the sampler's own precision switch: an outer autocast would be turned off
+    # by the model's numerics.precision (test_cfg.precision, fp32 by default)
+    timed = time_sampling(model, labels, args.iters, args.warmup, generator=generator,
+                          peak_size=args.peak_size, precision=precision.name)
     test_cfg = dict(dataclasses.asdict(model.sampling), **dataclasses.asdict(model.numerics))
     del test_cfg['patch_nums']
-    test_cfg['precision'] = args.dtype
-    return dict(sample=_phase(stats, peak, flops, peak_flops, B, test_cfg=test_cfg))
+    test_cfg['precision'] = precision.name
+    return dict(sample=dict(timed.to_dict(), test_cfg=test_cfg))
 
 
-def bench_tokenizer(model, args, device, patch_nums, image_size, peak_flops) -> Dict:
+def bench_tokenizer(model, args, precision: Precision, patch_nums, image_size) -> Dict:
     """``tokenizer_encode`` (``img_to_idx``) and ``tokenizer_decode`` (``decode_idx``)."""
-    B, tok = args.batch_size, model.tokenizer
+    B, tok, device = args.batch_size, model.tokenizer, next(model.backbone.parameters()).device
     images = torch.rand(B, 3, image_size, image_size, device=device) * 2 - 1
     vae = vq16_dims(tok)
+    peak = matmul_flops_per_s(precision.dtype, device, args.peak_size)
     results = {}
-    with torch.no_grad(), _autocast(device, args.dtype):
+
+    def timed(fn, flops: Optional[int]) -> Dict:
+        with PeakMemory(device) as memory:
+            stats = time_calls(fn, args.iters, args.warmup, device)
+        return PhaseTiming(time_s=stats, items=B, flops=flops, precision=precision,
+                           matmul_peak=peak, peak_memory=memory).to_dict()
+
+    with torch.no_grad(), precision.autocast():
         idx_list = tok.img_to_idx(images, patch_nums)
-        stats, peak = _timed(lambda: tok.img_to_idx(images, patch_nums), args, device)
-        flops = None if vae is None else B * vq16_encode_flops(vae, image_size, patch_nums)
-        results['tokenizer_encode'] = _phase(stats, peak, flops, peak_flops, B)
-        stats, peak = _timed(lambda: tok.decode_idx(idx_list, patch_nums), args, device)
-        flops = None if vae is None else B * vq16_decode_flops(vae, patch_nums[-1])
-        results['tokenizer_decode'] = _phase(stats, peak, flops, peak_flops, B)
+        results['tokenizer_encode'] = timed(
+            lambda: tok.img_to_idx(images, patch_nums),
+            None if vae is None else B * vq16_encode_flops(vae, image_size, patch_nums))
+        results['tokenizer_decode'] = timed(
+            lambda: tok.decode_idx(idx_list, patch_nums),
+            None if vae is None else B * vq16_decode_flops(vae, patch_nums[-1]))
     return results
 
 
@@ -266,11 +229,9 @@ def run(args: argparse.Namespace) -> Dict:
     device = torch.device(args.device or ('cuda' if torch.cuda.is_available() else 'cpu'))
     if args.threads is not None:
         torch.set_num_threads(args.threads)
-    requested = args.dtype
-    precision = resolve_precision(requested, device.type)
-    args.dtype = {v: k for k, v in DTYPES.items()}[precision.dtype]
+    precision = resolve_precision(args.dtype, device.type)
     print(precision.describe(), flush=True)
-    if args.dtype == 'fp16' and device.type != 'cuda':
+    if precision.dtype == torch.float16 and device.type != 'cuda':
         raise ValueError('--dtype fp16 (autocast with loss scaling) is for the GPU; use bf16 '
                          'on the CPU')
     register_all_modules()
@@ -280,31 +241,31 @@ def run(args: argparse.Namespace) -> Dict:
     torch.manual_seed(args.seed)
     model = MODELS.build(cfg.model).to(device)
     patch_nums = list(model.sampling.patch_nums)
+    # every training step runs the sampling schedule: the same work each time
+    model.scale_schedule = FixedScaleSchedule(patch_nums)
     image_size = patch_nums[-1] * model.tokenizer.downsample
 
-    peak_flops = matmul_flops_per_s(DTYPES[args.dtype], device, args.peak_size)
     report = dict(
         config=args.config, cfg_options=args.cfg_options or {}, device=str(device),
         device_name=(torch.cuda.get_device_name(device) if device.type == 'cuda'
                      else platform.processor() or platform.machine()),
-        dtype=args.dtype, dtype_requested=requested, precision_reason=precision.reason,
+        dtype=precision.name, dtype_requested=args.dtype, precision_reason=precision.reason,
         batch_size=args.batch_size, iters=args.iters, warmup=args.warmup,
         threads=torch.get_num_threads(), torch=torch.__version__,
         load_avg_before=list(os.getloadavg()), patch_nums=patch_nums,
         num_tokens=num_tokens(patch_nums), image_size=image_size,
-        matmul_peak=dict(size=args.peak_size, flops_per_s=peak_flops), phases={},
-        sar_over_tf=None)
+        matmul_peak=dict(size=args.peak_size, flops_per_s=matmul_flops_per_s(
+            precision.dtype, device, args.peak_size)),
+        phases={}, sar_over_tf=None)
     if 'train' in args.groups:
-        report['phases'].update(
-            bench_train(model, cfg, args, device, patch_nums, image_size, peak_flops))
+        report['phases'].update(bench_train(model, cfg, args, precision, image_size))
         rounds = report['phases'].pop('sar_over_tf_rounds')
         report['sar_over_tf_rounds'] = rounds
         report['sar_over_tf'] = statistics.median(rounds)
     if 'sample' in args.groups:
-        report['phases'].update(bench_sample(model, args, device, patch_nums, peak_flops))
+        report['phases'].update(bench_sample(model, args, precision))
     if 'tokenizer' in args.groups:
-        report['phases'].update(
-            bench_tokenizer(model, args, device, patch_nums, image_size, peak_flops))
+        report['phases'].update(bench_tokenizer(model, args, precision, patch_nums, image_size))
     report['load_avg_after'] = list(os.getloadavg())
     return report
 

@@ -18,7 +18,9 @@ memory, git commit), ``parts`` (per part ``status`` ``ok | failed | timeout``,
   1..16 (680 tokens, the longest the random training schedule allows) instead
   of a random draw, so every step does the same work. ``s_per_step``,
   ``images_per_s``, peak memory (allocated and reserved, AdamW state
-  included), ``sar_over_tf``.
+  included), ``sar_over_tf``; ``flops`` (the transformer's, forward and
+  backward; the tokenizer's encoding is timed but not counted), ``flops_per_s``
+  and ``peak_fraction``, its share of the dense matmul peak of the step's dtype.
 * ``memory``: the same SAR step for ``d20``, ``d24``
   (``configs/sar/flexvar_d{20,24}_sar.py``, 512 px) and ``d30``
   (``configs/sar/var_d16_sar.py`` at depth 30: VAR-d30, the only released
@@ -26,13 +28,18 @@ memory, git commit), ``parts`` (per part ``status`` ``ok | failed | timeout``,
 * ``sample``: ``generate`` of ``configs/flexvar/flexvar_d16.py`` for 64 labels
   with their seeds, protocols ``exact`` and ``official``
   (:data:`~sar_mm.models.generators.scale_wise_ar.EVAL_PROTOCOLS`), each with
-  ``batch_invariant`` True and False: ``images_per_s`` and the fraction of
-  images bit-identical to ``exact`` with ``batch_invariant=True``.
+  ``batch_invariant`` True and False: ``images_per_s``, ``flops_per_s``,
+  ``peak_fraction`` and the fraction of images bit-identical to ``exact`` with
+  ``batch_invariant=True``.
 * ``fid100``: ``tools/test.py --protocol official --save-npz`` on 100 samples
   of ``configs/flexvar/flexvar_d16.py`` with random weights, scored against
   100 random images with the tiny torch-fidelity extractor of
-  ``tests/tiny_feature_extractor.py``: no Inception weights are downloaded, so
-  the value checks the path and is not an FID of anything.
+  :mod:`sar_mm.testing.tiny_feature_extractor`: no Inception weights are
+  downloaded, so the value checks the path and is not an FID of anything.
+
+The training steps and the sampling calls are timed by :mod:`sar_mm.benchmarking`
+(:func:`~sar_mm.benchmarking.time_train_steps`,
+:func:`~sar_mm.benchmarking.time_sampling`), as in ``benchmark.py``.
 
 Weights are random (speed and memory do not depend on them). Each part runs in
 its own process, killed with its process group after ``min(limit, time left
@@ -66,7 +73,6 @@ from sar_mm.testing.tiny_components import tiny_component_settings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TINY_PATCH_NUMS = (1, 2, 4, 8)
-FID_EXTRACTOR = 'sar-test-tiny'  # registered by importing tests/tiny_feature_extractor.py
 
 # Smoke stand-ins that keep each component's type (so its code path): sizes only.
 TINY_TOKENIZERS, TINY_BACKBONES = tiny_component_settings(TINY_PATCH_NUMS)
@@ -87,14 +93,15 @@ class Mode:
     sample_iters: int
     fid_images: int
     isc_splits: int
+    peak_size: int
 
 
 GPU = Mode('gpu', 'cuda', tiny=False, patch_nums=CANONICAL_PATCH_NUMS, train_batch=24,
            train_iters=5, train_warmup=2, memory_iters=2, sample_batch=64, sample_iters=2,
-           fid_images=100, isc_splits=10)
+           fid_images=100, isc_splits=10, peak_size=4096)
 SMOKE = Mode('cpu_smoke', 'cpu', tiny=True, patch_nums=TINY_PATCH_NUMS, train_batch=2,
              train_iters=2, train_warmup=1, memory_iters=1, sample_batch=4, sample_iters=1,
-             fid_images=8, isc_splits=2)
+             fid_images=8, isc_splits=2, peak_size=256)
 
 TRAIN_CONFIGS = dict(tf='configs/sar/flexvar_d16_tf.py', sar='configs/sar/flexvar_d16_sar.py')
 MEMORY_CONFIGS = dict(
@@ -159,7 +166,7 @@ def measure_train(path: str, mode: Mode, iters: int, options: Optional[dict] = N
     """Timed ``train_step`` of one training config on the full fixed schedule."""
     from mmengine.optim import build_optim_wrapper
 
-    from sar_mm.benchmarking import PeakMemory, time_calls
+    from sar_mm.benchmarking import TrainRecipe, time_train_steps
     device = torch.device(mode.device)
     cfg = load_config(path, mode, options)
     cfg.model.scale_schedule = dict(type='FixedScaleSchedule', patch_nums=mode.patch_nums)
@@ -176,10 +183,9 @@ def measure_train(path: str, mode: Mode, iters: int, options: Optional[dict] = N
                              generator=gen).to(device),
         data_samples=dict(labels=torch.randint(0, model.backbone.num_classes, (batch, ),
                                                generator=gen).to(device)))
-    logs = []
-    with PeakMemory(device) as peak:
-        stats = time_calls(lambda: logs.append(model.train_step(data, wrapper)), iters,
-                           mode.train_warmup, device)
+    timed = time_train_steps(model, wrapper, data,
+                             dict(step=TrainRecipe(model.rollout, model.loss_module)), iters,
+                             mode.train_warmup, mode.peak_size)['step']
     state_bytes = sum(t.numel() * t.element_size() for s in wrapper.optimizer.state.values()
                       for t in s.values() if torch.is_tensor(t))
     scaler = getattr(wrapper, 'loss_scaler', None)
@@ -187,14 +193,15 @@ def measure_train(path: str, mode: Mode, iters: int, options: Optional[dict] = N
         config=path, options=options or {}, depth=model.backbone.depth,
         params=sum(p.numel() for p in model.backbone.parameters()), batch=batch,
         image_size=size, patch_nums=list(mode.patch_nums),
-        tokens=num_tokens(mode.patch_nums),
-        dtype=wrapper.precision.name if hasattr(wrapper, 'precision') else 'float32',
+        tokens=num_tokens(mode.patch_nums), dtype=timed.precision.name,
         loss_scale=float(scaler.get_scale()) if scaler is not None and scaler.is_enabled()
         else None,
-        build_s=build_s, s_per_step=stats.to_dict(), images_per_s=batch / stats.median,
-        optimizer_state_bytes=state_bytes, loss=float(logs[-1]['loss']),
-        **memory_entry(peak, device))
-    del model, wrapper, data, logs
+        build_s=build_s, s_per_step=timed.time_s.to_dict(), images_per_s=timed.items_per_s,
+        flops=timed.flops, flops_per_s=timed.flops_per_s,
+        matmul_peak_flops_per_s=timed.matmul_peak, peak_fraction=timed.peak_fraction,
+        optimizer_state_bytes=state_bytes, loss=float(timed.last_output['loss']),
+        **memory_entry(timed.peak_memory, device))
+    del model, wrapper, data, timed
     release(device)
     return result
 
@@ -216,7 +223,7 @@ def part_memory(mode: Mode, out: Recorder, work: Path) -> None:
 
 
 def part_sample(mode: Mode, out: Recorder, work: Path) -> None:
-    from sar_mm.benchmarking import PeakMemory, time_calls
+    from sar_mm.benchmarking import time_sampling
     from sar_mm.models.generators.scale_wise_ar import protocol_test_cfg
     device = torch.device(mode.device)
     model = build_model(load_config(EVAL_CONFIG, mode), device).eval()
@@ -229,14 +236,15 @@ def part_sample(mode: Mode, out: Recorder, work: Path) -> None:
             name = f'{protocol}_batch_invariant_{invariant}'.lower()
             settings = dict(protocol_test_cfg(protocol, device.type), batch_invariant=invariant)
             model.generate(labels[:2], seeds=seeds[:2], **settings)  # warm-up
-
-            def sample(settings=settings, name=name) -> None:
-                images[name] = model.generate(labels, seeds=seeds, **settings)['images']
-
-            with PeakMemory(device) as peak:
-                stats = time_calls(sample, mode.sample_iters, 0, device)
-            out[name] = dict(test_cfg=settings, batch=batch, s_per_batch=stats.to_dict(),
-                             images_per_s=batch / stats.median, **memory_entry(peak, device))
+            timed = time_sampling(model, labels, mode.sample_iters, 0, seeds=seeds,
+                                  peak_size=mode.peak_size, **settings)
+            images[name] = timed.last_output['images']
+            out[name] = dict(test_cfg=settings, batch=batch, s_per_batch=timed.time_s.to_dict(),
+                             images_per_s=timed.items_per_s, dtype=timed.precision.name,
+                             flops=timed.flops, flops_per_s=timed.flops_per_s,
+                             matmul_peak_flops_per_s=timed.matmul_peak,
+                             peak_fraction=timed.peak_fraction,
+                             **memory_entry(timed.peak_memory, device))
     reference = images['exact_batch_invariant_true']
     out['identical_to_exact_batch_invariant'] = {
         name: (value == reference).flatten(1).all(1).float().mean().item()
@@ -244,6 +252,7 @@ def part_sample(mode: Mode, out: Recorder, work: Path) -> None:
 
 
 def part_fid100(mode: Mode, out: Recorder, work: Path) -> None:
+    from sar_mm.testing import tiny_feature_extractor
     device = torch.device(mode.device)
     cfg = load_config(EVAL_CONFIG, mode)
     model = build_model(cfg, device)
@@ -258,12 +267,14 @@ def part_fid100(mode: Mode, out: Recorder, work: Path) -> None:
     for i in range(mode.fid_images):
         image = torch.randint(0, 256, (size, size, 3), dtype=torch.uint8, generator=gen)
         Image.fromarray(image.numpy()).save(reference / f'{i:06d}.png')
-    cfg.custom_imports = dict(imports=['tiny_feature_extractor'], allow_failed_imports=False)
+    cfg.custom_imports = dict(imports=[tiny_feature_extractor.__name__],
+                              allow_failed_imports=False)
     cfg.test_dataloader.num_workers = 0
     cfg.test_dataloader.dataset = dict(type='ClassLabelDataset', num_classes=mode.fid_images,
                                        samples_per_class=1, base_seed=0)
     cfg.test_evaluator = dict(type='TorchFidelityMetric', reference=str(reference),
-                              feature_extractor=FID_EXTRACTOR, isc_splits=mode.isc_splits)
+                              feature_extractor=tiny_feature_extractor.TINY_EXTRACTOR,
+                              isc_splits=mode.isc_splits)
     config = work / 'fid_config.py'
     cfg.dump(str(config))
     npz, metrics = work / 'fid_samples.npz', work / 'fid_metrics.json'
@@ -271,7 +282,7 @@ def part_fid100(mode: Mode, out: Recorder, work: Path) -> None:
                '--work-dir', str(work / 'fid_work_dir'), '--protocol', 'official',
                '--save-npz', str(npz), '--out', str(metrics), '--overwrite']  # a fresh measurement
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        [str(REPO_ROOT), str(REPO_ROOT / 'tests'), os.environ.get('PYTHONPATH', '')]))
+        [str(REPO_ROOT), os.environ.get('PYTHONPATH', '')]))
     start = time.perf_counter()
     done = subprocess.run(command, env=env, cwd=str(work), capture_output=True, text=True)
     wall = time.perf_counter() - start
@@ -286,8 +297,9 @@ def part_fid100(mode: Mode, out: Recorder, work: Path) -> None:
     out['tool_wall_s'] = wall
     out['npz_shape'] = shape
     out['metrics'] = json.loads(metrics.read_text())['metrics']
-    out['note'] = (f'random weights; features of the tiny extractor {FID_EXTRACTOR!r} '
-                   '(tests/tiny_feature_extractor.py), not Inception, whose weights are not '
+    out['note'] = (f'random weights; features of the tiny extractor '
+                   f'{tiny_feature_extractor.TINY_EXTRACTOR!r} '
+                   f'({tiny_feature_extractor.__name__}), not Inception, whose weights are not '
                    'downloaded: the value checks sampling, scoring and the .npz, it is not an '
                    'FID of anything')
 

@@ -1,10 +1,11 @@
-"""A tiny deterministic torch-fidelity feature extractor for fast metric tests.
+"""A tiny deterministic torch-fidelity feature extractor: a stand-in for Inception.
 
-Importable from every test module (``tests/`` is on ``sys.path`` through the
-root ``conftest.py``) and from configs run in subprocesses
-(``custom_imports=dict(imports=['tiny_feature_extractor'])`` with ``tests/`` on
-``PYTHONPATH``): importing registers it as ``sar-test-tiny``. Registering is
-idempotent because torch-fidelity's registry refuses a name twice.
+For fast metric tests and the GPU check's FID path, where no Inception weights
+are downloaded. Importing this module registers it as ``sar-test-tiny``, so a
+config selects it with
+``custom_imports=dict(imports=['sar_mm.testing.tiny_feature_extractor'])``.
+Registering is idempotent because torch-fidelity's registry refuses a name twice.
+Its features check the metric's path; they measure nothing about images.
 """
 from typing import Optional
 
