@@ -80,7 +80,7 @@ def main(argv=None) -> dict:
     work_dir = Path(args.work_dir).resolve()
     study = Study(work_dir, ARMS, quick=args.quick, seeds=seeds, out_name='study',
                   grid_seeds=seeds[:1], **mode)
-    settings = dict(quick=args.quick, seeds=seeds, arms=list(TITLES)[1:], **mode)
+    settings = dict(quick=args.quick, seeds=seeds, arms=[arm.name for arm in ARMS], **mode)
     study.check_settings(settings)
     register_all_modules(init_default_scope=False)
     start = time.time()
