@@ -3,15 +3,14 @@
 Usage:
     python tools/run_toy.py --work-dir work_dirs/toy [--quick] [--seeds 0 1 2]
 
-:class:`sar_mm.toy.Study` with two arms: the tokenizer, the toy classifier (the
-toy FID's feature extractor), the tokenizer's cached latents and FlexVAR
-teacher-forcing pretraining (``python -m sar_mm train`` runs of ``configs/toy``,
-resumable: a finished stage is skipped, an interrupted one resumes); then per
-seed the teacher-forcing continuation and SAR post-training from the pretrained
-checkpoint with the same steps and seeds; then, in this process, every model's
-samples, toy FID / precision / recall, class accuracy, per-scale exposure bias and
-zero-shot image-to-image (:func:`sar_mm.toy.evaluate_editing`). Finished
-evaluations are kept in ``eval/<run>.json``.
+A :class:`sar_mm.toy.Study` of two arms. Stages (``python -m sar_mm train`` runs of
+``configs/toy``; a finished one is skipped, an interrupted one resumes): the
+tokenizer, the toy classifier (the toy FID's feature extractor), the tokenizer's
+cached latents, FlexVAR teacher-forcing pretraining, then per seed the
+teacher-forcing continuation and SAR post-training from the pretrained checkpoint
+with the same steps and seeds. Then, in this process, every model's samples, toy
+FID / precision / recall, class accuracy, per-scale exposure bias and zero-shot
+image-to-image (:func:`sar_mm.toy.evaluate_editing`), kept in ``eval/<run>.json``.
 
 Outputs under the work directory: ``results.md`` and ``results.json`` (keys
 documented in :func:`summarise`), ``grids/<run>_samples.png``,
