@@ -121,6 +121,8 @@ class Study:
 
     def run(self, pipeline: int = 0) -> PipelineRuns:
         """Train (or reuse) pipeline ``pipeline``'s stages and arms, and evaluate every model."""
+        if pipeline:
+            log(f'pipeline run {pipeline} in {pipeline_dir(self.work_dir, pipeline)}')
         toy = prepare_pretrained_toy(self.work_dir, self.quick, pipeline)
         out = self.out_dir(pipeline)
         checkpoints = {}
