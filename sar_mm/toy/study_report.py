@@ -30,7 +30,7 @@ def verdict_markdown(summary: dict) -> list:
         for quantity, v in quantities.items():
             holds = 'yes' if v['holds'] else (
                 f'no ({v["significant"]}/{pipelines} exclude 0, '
-                f'{"same sign" if v["same_sign"] else "signs differ"})')
+                f'{"same sign" if v["same_sign"] else "not all on the pooled side"})')
             cells = [format_paired(d) for d in v['per_pipeline'] + [v['pooled']]]
             lines.append(f'| {summary["arms"][name]["title"]} | {quantity} | '
                          + ' | '.join(cells) + f' | {holds} |')
