@@ -13,7 +13,8 @@ seed by seed (:class:`sar_mm.toy.Study`, :mod:`sar_mm.toy.arm_comparison`). With
 tables then pool the pairs (pipeline, seed), and a verdict table says whether each
 difference holds in every pipeline. Design and results: docs/sar_study.md.
 
-Outputs in ``DIR/study/``: ``study.json`` (every number), ``study.md`` (the
+Outputs in ``DIR/study/``: ``study.json`` (every number; ``real``: the scores of
+held-out real images, the same for every pipeline), ``study.md`` (the
 tables), ``study_gaps.png``, one folder per arm and seed, ``eval/<run>.json``
 (pipeline ``k > 0``: in ``DIR/pipeline<k>/study/``). Everything is resumable.
 """
@@ -89,7 +90,7 @@ def main(argv=None) -> dict:
     done = [study.run(k) for k in range(args.pipelines)]
     per_pipeline = [compare_arms(d.runs, d.train_wall_s, TITLES, CONTROL) for d in done]
     summary = dict(settings=dict(settings, **done[0].recipe), control=CONTROL,
-                   arms=per_pipeline[0])
+                   real=done[0].real, arms=per_pipeline[0])
     if args.pipelines > 1:
         summary['arms'] = compare_arms(pool_pipelines([d.runs for d in done]),
                                        pool_pipelines([d.train_wall_s for d in done]), TITLES,
