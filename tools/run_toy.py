@@ -3,41 +3,14 @@
 Usage:
     python tools/run_toy.py --work-dir work_dirs/toy [--quick] [--seeds 0 1 2]
 
-Stages (each a ``tools/train.py`` subprocess on a config of ``configs/toy``):
-
-1. ``vqvae_tiny_shapes``: the tokenizer (``VQTokenizerTrainer``);
-2. ``classifier_tiny_shapes``: the classifier behind the toy FID, exported as a
-   torch-fidelity feature extractor's weight file;
-3. ``latents``: the frozen tokenizer's latents of the generators' training
-   images, as is and mirrored (``tools/extract_latents.py``), so that the
-   generator stages do not run the encoder at every step;
-   ``flexvar_tiny_shapes_tf_pretrain``: FlexVAR teacher-forcing pretraining on
-   them, starting from the tokenizer checkpoint;
-4. per seed, ``flexvar_tiny_shapes_tf_seed{s}`` (teacher-forcing continuation)
-   and ``flexvar_tiny_shapes_sar_seed{s}`` (SAR post-training) from the
-   pretraining checkpoint, with the same steps and seeds;
-5. evaluation, in this process: for every model and seed, class-conditional
-   samples (same labels and sampling seeds for every model), FID / precision /
-   recall on the toy classifier's features against held-out real images, the
-   classifier's accuracy on the samples, and per-scale teacher-forced versus
-   rolled-out token accuracy (:func:`sar_mm.evaluation.exposure_bias.measure_exposure_bias`);
-   zero-shot image-to-image on held-out shapes (:func:`sar_mm.toy.evaluate_editing`:
-   the classifier's accuracy on class-conditional edits against the requested
-   class, in-painting, out-painting and editing grids); then sample grids,
-   per-scale grids, loss curves and the results table.
-
-The stages and the evaluation of one model live in :mod:`sar_mm.toy`, shared
-with ``tools/analysis_tools/sar_study.py``. Training runs as subprocesses so
-that the toy exercises the real
-``tools/train.py`` (config merging, ``--resume auto``, checkpoint trust); the
-evaluation runs in-process because it needs measurements ``tools/test.py``
-does not make (exposure bias, per-scale grids, classifier accuracy) and loads
-each model once for all of them.
-
-Resuming: a finished stage leaves ``finished.json`` in its folder and is
-skipped; an interrupted one is restarted with ``--resume auto`` and continues
-from its last epoch checkpoint. Finished evaluations are kept in
-``eval/<run>.json``.
+A :class:`sar_mm.toy.Study` of two arms. Stages (``python -m sar_mm train`` runs of
+``configs/toy``; a finished one is skipped, an interrupted one resumes): the
+tokenizer, the toy classifier (the toy FID's feature extractor), the tokenizer's
+cached latents, FlexVAR teacher-forcing pretraining, then per seed the
+teacher-forcing continuation and SAR post-training from the pretrained checkpoint
+with the same steps and seeds. Then, in this process, every model's samples, toy
+FID / precision / recall, class accuracy, per-scale exposure bias and zero-shot
+image-to-image (:func:`sar_mm.toy.evaluate_editing`), kept in ``eval/<run>.json``.
 
 Outputs under the work directory: ``results.md`` and ``results.json`` (keys
 documented in :func:`summarise`), ``grids/<run>_samples.png``,
@@ -50,18 +23,19 @@ from pathlib import Path
 from typing import Dict, List, Sequence
 
 import numpy as np
-import torch
-from mmengine.config import Config
 
 from sar_mm.evaluation.exposure_bias import EXPOSURE_BIAS_MODES, plot_exposure_bias
 from sar_mm.evaluation.training_curves import (plot_training_curves, read_scalar_log,
                                                scalar_series)
-from sar_mm.toy import (NUM_CLASSES, TOY_CONFIGS, evaluate_editing, evaluate_model, evaluate_real,
-                        log, prepare_pretrained_toy, real_images, run_training, toy_metric)
+from sar_mm.toy import log
+from sar_mm.toy.arm_comparison import format_paired, paired
+from sar_mm.toy.study import SAR_CONFIG, Arm, Study, finished_wall_s
 from sar_mm.toy.toy_editing import EDIT_BOX, INPAINT_BOX
-from sar_mm.toy.toy_evaluation import EXPOSURE_SEED
 from sar_mm.utils.setup_env import register_all_modules
 
+ARMS = (Arm('tf_continued', '+ teacher-forcing continuation', 'flexvar_tiny_shapes_tf.py',
+            stage='flexvar_tiny_shapes_tf'),
+        Arm('sar', '+ SAR post-training', SAR_CONFIG, stage='flexvar_tiny_shapes_sar'))
 # Sizes of the two modes (the stages' --cfg-options are sar_mm.toy.TOY_MODES).
 MODES = dict(
     full=dict(seeds=(0, 1, 2), samples_per_class=50, reference_images=1000,
@@ -86,8 +60,7 @@ def _per_scale_stats(results: Sequence[dict], mode: str, key: str) -> dict:
 
 SCALARS = ('fid', 'class_acc', 'isc', 'precision', 'recall')
 EDIT_SCALARS = ('edit_target_acc', 'edit_source_acc', 'inpaint_acc')
-GROUPS = (('pretrained', 'FlexVAR after TF pretraining'),
-          ('tf_continued', '+ teacher-forcing continuation'), ('sar', '+ SAR post-training'))
+GROUPS = (('pretrained', 'FlexVAR after TF pretraining'), ) + tuple((a.name, a.title) for a in ARMS)
 
 
 def summarise(runs: Dict[str, List[dict]], real: dict, settings: dict, recipe: dict,
@@ -104,8 +77,10 @@ def summarise(runs: Dict[str, List[dict]], real: dict, settings: dict, recipe: d
     ``dict(mean, std)`` lists of ``tf_acc``, ``rollout_acc``, ``acc_gap``,
     ``tf_loss``, ``rollout_loss``; ``editing`` with ``edit_target_acc``,
     ``edit_source_acc`` and ``inpaint_acc`` as ``dict(mean, std, values)``
-    (:func:`sar_mm.toy.evaluate_editing`); ``sar_minus_tf``: per-seed paired
-    differences of every scalar, ``dict(mean, std, values)``; ``runs``: every
+    (:func:`sar_mm.toy.evaluate_editing`); ``sar_minus_tf``: the paired
+    difference of every scalar over seeds (:func:`sar_mm.toy.arm_comparison.paired`:
+    ``n``, ``mean``, ``std``, ``values`` and, from 2 seeds on, the 95 % t interval
+    ``ci_low``, ``ci_high``, ``excludes_zero`` and ``detectable``); ``runs``: every
     per-run result."""
     summary = {}
     for group, _ in GROUPS:
@@ -119,10 +94,10 @@ def summarise(runs: Dict[str, List[dict]], real: dict, settings: dict, recipe: d
             for mode in EXPOSURE_BIAS_MODES}
         summary[group]['editing'] = {key: _stats([r['editing'][key] for r in results])
                                      for key in EDIT_SCALARS}
-    paired = {key: _stats([s[key] - t[key] for s, t in zip(runs['sar'], runs['tf_continued'])])
-              for key in SCALARS}
+    sar_minus_tf = {key: paired([r[key] for r in runs['sar']],
+                                [r[key] for r in runs['tf_continued']]) for key in SCALARS}
     return dict(settings=settings, recipe=recipe, wall_s=wall_s, tokenizer=tokenizer, real=real,
-                summary=summary, sar_minus_tf=paired, runs=runs)
+                summary=summary, sar_minus_tf=sar_minus_tf, runs=runs)
 
 
 def _pm(stat: dict, digits: int = 2) -> str:
@@ -166,9 +141,11 @@ def results_markdown(results: dict) -> str:
         g = s[group]
         lines.append(f'| {title} | {_pm(g["fid"])} | {_pm(g["class_acc"], 1)} | {_pm(g["isc"])} '
                      f'| {_pm(g["precision"], 3)} | {_pm(g["recall"], 3)} |')
-    lines += ['', f'SAR − TF continuation, paired by seed: FID {_pm(paired["fid"])}, class acc '
-              f'{_pm(paired["class_acc"], 1)} pp, precision {_pm(paired["precision"], 3)}, '
-              f'recall {_pm(paired["recall"], 3)}.']
+    how = 'mean [95 % t interval]' if 'ci_low' in paired['fid'] else 'one seed, no interval'
+    lines += ['', f'SAR − TF continuation, paired by seed ({how}): FID '
+              f'{format_paired(paired["fid"])}, class acc {format_paired(paired["class_acc"], 1)} '
+              f'pp, precision {format_paired(paired["precision"], 3)}, recall '
+              f'{format_paired(paired["recall"], 3)}.']
     for mode, what in (('chain', 'rolled out = the model continues from its own arg-max tokens '
                         'from the first scale on (inference regime, no CFG)'),
                        ('one_step', 'rolled out = every scale from the arg-max tokens of the '
@@ -247,67 +224,25 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    mode = MODES['quick' if args.quick else 'full']
-    seeds = tuple(args.seeds) if args.seeds else mode['seeds']
+    mode = dict(MODES['quick' if args.quick else 'full'])
+    default_seeds = mode.pop('seeds')
+    seeds = list(args.seeds or default_seeds)
     work_dir = Path(args.work_dir).resolve()
-    work_dir.mkdir(parents=True, exist_ok=True)
-    settings = dict(quick=args.quick, seeds=list(seeds),
-                    samples_per_class=mode['samples_per_class'],
-                    reference_images=mode['reference_images'],
-                    exposure_images=mode['exposure_images'], edit_images=mode['edit_images'])
-    settings_file = work_dir / 'settings.json'
-    if settings_file.is_file() and json.loads(settings_file.read_text()) != settings:
-        raise SystemExit(f'{work_dir} holds a run with other settings '
-                         f'({settings_file.read_text()}); use another --work-dir')
-    settings_file.write_text(json.dumps(settings))
+    study = Study(work_dir, ARMS, quick=args.quick, seeds=seeds, **mode)
+    settings = dict(quick=args.quick, seeds=seeds, **mode)
+    study.check_settings(settings)
     register_all_modules(init_default_scope=False)
-
-    log(f'work dir {work_dir}; {"quick" if args.quick else "full"} mode, seeds {list(seeds)}')
-    toy = prepare_pretrained_toy(work_dir, args.quick)
-    post = {}
-    for s in seeds:
-        common = toy.post_training_options(s)
-        post[('tf_continued', s)] = ('flexvar_tiny_shapes_tf.py', run_training(
-            work_dir, f'flexvar_tiny_shapes_tf_seed{s}', 'flexvar_tiny_shapes_tf.py', common,
-            toy.pretrained))
-        post[('sar', s)] = ('flexvar_tiny_shapes_sar.py', run_training(
-            work_dir, f'flexvar_tiny_shapes_sar_seed{s}', 'flexvar_tiny_shapes_sar.py',
-            common + [f'model.rollout.seed={s}'], toy.pretrained))
-
-    log('evaluation')
-    torch.manual_seed(0)
-    metric = toy_metric(work_dir, toy.classifier, mode['reference_images'])
-    exposure = real_images(EXPOSURE_SEED, mode['exposure_images'])
-    real = evaluate_real(work_dir, metric, NUM_CLASSES * mode['samples_per_class'])
-    runs = {group: [] for group, _ in GROUPS}
-    for s in seeds:
-        models = [('pretrained', 'flexvar_tiny_shapes_tf_pretrain.py', toy.pretrained)]
-        models += [(group, *post[(group, s)]) for group in ('tf_continued', 'sar')]
-        for group, config, checkpoint in models:
-            run = f'{group}_seed{s}'
-            result = evaluate_model(work_dir, run, config, checkpoint, s, metric, exposure,
-                                    mode['samples_per_class'])
-            result['editing'] = evaluate_editing(work_dir, run, config, checkpoint, s, metric,
-                                                 mode['edit_images'])
-            runs[group].append(result)
-
-    sar_cfg = Config.fromfile(str(TOY_CONFIGS / 'flexvar_tiny_shapes_sar.py'))
-    rollout = {k: v for k, v in sar_cfg.model.rollout.items() if k not in ('type', 'seed')}
-    recipe = dict(
-        post_iters=max(r['iter'] for r in read_scalar_log(
-            work_dir / f'flexvar_tiny_shapes_sar_seed{seeds[0]}')),
-        batch_size=sar_cfg.train_dataloader.batch_size,
-        sar=f'{sar_cfg.model.rollout.type}({", ".join(f"{k}={v}" for k, v in rollout.items())})'
-        f' + {sar_cfg.model.loss.type}(sigma={sar_cfg.model.loss.sigma})')
-    wall_s = {path.parent.name: json.loads(path.read_text())['wall_s']
-              for path in sorted(work_dir.glob('*/finished.json'))}
-    wall_s.update({f'eval_{r["run"]}': r['wall_s'] for group in runs.values() for r in group})
-    wall_s.update({f'editing_{r["run"]}': r['editing']['wall_s']
-                   for group in runs.values() for r in group})
-    results = summarise(runs, real, settings, recipe, wall_s, toy.tokenizer_health)
+    log(f'work dir {work_dir}; {"quick" if args.quick else "full"} mode, seeds {seeds}')
+    done = study.run()
+    wall_s = finished_wall_s(work_dir)
+    for r in (r for group in done.runs.values() for r in group):
+        wall_s.update({f'eval_{r["run"]}': r['wall_s'],
+                       f'editing_{r["run"]}': r['editing']['wall_s']})
+    results = summarise(done.runs, done.real, settings, done.recipe, wall_s,
+                        done.tokenizer_health)
     (work_dir / 'results.json').write_text(json.dumps(results, indent=1))
     (work_dir / 'results.md').write_text(results_markdown(results))
-    plot_exposure_bias({group: runs[group][0]['exposure_bias']['chain']
+    plot_exposure_bias({group: done.runs[group][0]['exposure_bias']['chain']
                         for group in ('tf_continued', 'sar')}, str(work_dir / 'exposure_bias.png'))
     plot_curves(work_dir, seeds)
     log(f'done; results in {work_dir / "results.md"}')

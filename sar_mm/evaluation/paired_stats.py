@@ -10,6 +10,7 @@ two-sided paired t-test at the same level would find with the stated power
 Pure functions on plain numbers; the Student-t quantile is computed here
 (numerical integration of the density, then bisection), so no SciPy is needed.
 """
+import functools
 import math
 from dataclasses import asdict, dataclass
 from typing import List, Sequence
@@ -42,6 +43,7 @@ def student_t_cdf(x: float, df: int) -> float:
     return 0.5 + total * h / 3
 
 
+@functools.lru_cache(maxsize=None)  # pure, and a study asks for the same few many times
 def student_t_quantile(p: float, df: int) -> float:
     """The ``p`` quantile of Student's t with ``df`` degrees of freedom."""
     if not 0.0 < p < 1.0:

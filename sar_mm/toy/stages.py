@@ -1,10 +1,10 @@
-"""Training stages of the embedded pipeline, each a ``tools/train.py`` subprocess.
+"""Training stages of the embedded pipeline, each a ``python -m sar_mm train`` subprocess.
 
 A stage trains one config of ``configs/toy`` into ``WORK_DIR/<name>`` with
 ``--resume auto``: a finished stage leaves ``finished.json`` and is skipped; an
-interrupted one continues from its last checkpoint. Running the real
-``tools/train.py`` keeps the toy an end-to-end test of config merging, resuming
-and checkpoint trust.
+interrupted one continues from its last checkpoint. Running the package's own
+entry point keeps the toy an end-to-end test of config merging, resuming and
+checkpoint trust.
 """
 import json
 import os
@@ -24,7 +24,7 @@ from sar_mm.registry import MODELS
 from sar_mm.utils.package_files import files_root
 
 __all__ = ['TOY_CONFIGS', 'TOY_MODES', 'PretrainedToy', 'log', 'run_training', 'extract_latents',
-           'export_classifier', 'tokenizer_health', 'prepare_pretrained_toy']
+           'export_classifier', 'tokenizer_health', 'pipeline_dir', 'prepare_pretrained_toy']
 
 ROOT = files_root()
 TOY_CONFIGS = ROOT / 'configs' / 'toy'
@@ -50,6 +50,11 @@ def log(message: str) -> None:
     print(f'[toy {elapsed // 60:02d}:{elapsed % 60:02d}] {message}', flush=True)
 
 
+def _sar_mm_command(tool: str, *args: str) -> list:
+    """``python -m sar_mm TOOL ARGS`` with this process's interpreter."""
+    return [sys.executable, '-m', 'sar_mm', tool, *args]
+
+
 def run_training(work_dir: Path, name: str, config: str, options: Sequence[str],
                  load_from: Optional[str] = None) -> str:
     """Train ``configs/toy/<config>`` into ``work_dir/<name>``, or skip it when finished.
@@ -67,8 +72,8 @@ def run_training(work_dir: Path, name: str, config: str, options: Sequence[str],
     options = list(options) + ([f'load_from={load_from}'] if load_from else [])
     # the checkpoints of this pipeline hold MMEngine's pickled training state
     trusted = [str(work_dir)] + ([load_from] if load_from else [])
-    cmd = [sys.executable, str(ROOT / 'tools' / 'train.py'), str(TOY_CONFIGS / config),
-           '--work-dir', str(stage_dir), '--resume', 'auto', '--trust-checkpoint', *trusted]
+    cmd = _sar_mm_command('train', str(TOY_CONFIGS / config), '--work-dir', str(stage_dir),
+                          '--resume', 'auto', '--trust-checkpoint', *trusted)
     if options:
         cmd += ['--cfg-options', *options]
     log(f'{name}: training ({config}{", " + " ".join(options) if options else ""})')
@@ -102,9 +107,9 @@ def extract_latents(work_dir: Path, tokenizer: str, options: Sequence[str]) -> s
     if marker.is_file():
         log(f'latents: extracted earlier, reused ({out})')
         return str(out)
-    cmd = [sys.executable, str(ROOT / 'tools' / 'extract_latents.py'),
-           str(TOY_CONFIGS / 'flexvar_tiny_shapes_tf_pretrain.py'), tokenizer, '--out', str(out),
-           '--trust-checkpoint']
+    cmd = _sar_mm_command('extract_latents',
+                          str(TOY_CONFIGS / 'flexvar_tiny_shapes_tf_pretrain.py'), tokenizer,
+                          '--out', str(out), '--trust-checkpoint')
     if options:
         cmd += ['--cfg-options', *options]
     log('latents: encoding the training images with the frozen tokenizer')
@@ -177,20 +182,34 @@ class PretrainedToy:
                                     f'model.scale_schedule.seed={seed}']
 
 
-def prepare_pretrained_toy(work_dir: Path, quick: bool) -> PretrainedToy:
-    """Stages 1-3: tokenizer, classifier, cached latents, TF pretraining (each resumable)."""
+def pipeline_dir(work_dir: Path, pipeline: int) -> Path:
+    """The stages of whole pipeline run ``pipeline``: ``work_dir`` itself for 0,
+    ``work_dir/pipeline<k>`` for the others."""
+    return work_dir / f'pipeline{pipeline}' if pipeline else work_dir
+
+
+def prepare_pretrained_toy(work_dir: Path, quick: bool, pipeline: int = 0) -> PretrainedToy:
+    """Stages 1-3: tokenizer, classifier, cached latents, TF pretraining (each resumable).
+
+    Pipeline ``k > 0`` is another draw of the tokenizer and the pretraining
+    (``randomness.seed=k``; the configs' seed is 0) in :func:`pipeline_dir`. The
+    classifier, the FID's feature extractor, is ``work_dir``'s for every pipeline,
+    so that all of them are measured alike.
+    """
     train = TOY_MODES['quick' if quick else 'full']
-    tokenizer = run_training(work_dir, 'vqvae_tiny_shapes', 'vqvae_tiny_shapes.py',
-                             train['tokenizer'])
+    stages_dir = pipeline_dir(work_dir, pipeline)
+    draw = [f'randomness.seed={pipeline}'] if pipeline else []
+    tokenizer = run_training(stages_dir, 'vqvae_tiny_shapes', 'vqvae_tiny_shapes.py',
+                             train['tokenizer'] + draw)
     classifier = export_classifier(work_dir, run_training(
         work_dir, 'classifier_tiny_shapes', 'classifier_tiny_shapes.py', train['classifier']))
     source = [o for o in train['pretrain'] if o.startswith('train_dataloader.dataset.source.')]
     latent_option = ('train_dataloader.dataset.latent_file='
-                     + extract_latents(work_dir, tokenizer, source))
-    pretrained = run_training(work_dir, 'flexvar_tiny_shapes_tf_pretrain',
+                     + extract_latents(stages_dir, tokenizer, source))
+    pretrained = run_training(stages_dir, 'flexvar_tiny_shapes_tf_pretrain',
                               'flexvar_tiny_shapes_tf_pretrain.py',
-                              train['pretrain'] + [latent_option], tokenizer)
-    health = tokenizer_health(work_dir / 'vqvae_tiny_shapes')
+                              train['pretrain'] + [latent_option] + draw, tokenizer)
+    health = tokenizer_health(stages_dir / 'vqvae_tiny_shapes')
     codebook, reconstruction = health['codebook'], health['reconstruction']
     if codebook is not None and reconstruction is not None:
         log(f'tokenizer: codebook usage {codebook["usage"]:.1f} % at iteration '

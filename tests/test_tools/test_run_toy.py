@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from script_loading import load_script
 
 REPO = Path(__file__).resolve().parents[2]
 GROUPS = ('pretrained', 'tf_continued', 'sar')
@@ -79,6 +80,37 @@ def test_outputs(toy_run):
                   '## Exposure bias, `chain`', '## Exposure bias, `one_step`',
                   '## Zero-shot image-to-image', '| model | edit: requested class ↑ |'):
         assert title in markdown
+
+
+def _result(fid, acc):
+    """One evaluation result (with editing) as sar_mm.toy.Study writes it."""
+    exposure = {key: [50.0, 40.0] for key in ('tf_acc', 'rollout_acc', 'acc_gap', 'tf_loss',
+                                               'rollout_loss')}
+    return dict(fid=fid, class_acc=acc, isc=8.0, precision=0.7, recall=0.5,
+                exposure_bias=dict(chain=dict(exposure, patch_nums=[1, 2]),
+                                   one_step=dict(exposure, patch_nums=[1, 2])),
+                editing=dict(edit_target_acc=50.0, edit_source_acc=40.0, inpaint_acc=90.0))
+
+
+def test_sar_minus_tf_is_the_paired_t_interval_over_seeds():
+    """The same paired statistics as the study's: mean difference and 95 % t interval."""
+    run_toy = load_script(REPO / 'tools' / 'run_toy.py', 'sar_mm_tools_run_toy')
+    runs = dict(pretrained=[_result(4.0, 90.0)] * 3,
+                tf_continued=[_result(3.0, 90.0), _result(2.0, 92.0), _result(4.0, 91.0)],
+                sar=[_result(2.0, 91.0), _result(0.8, 92.0), _result(3.2, 90.0)])
+    settings = dict(seeds=[0, 1, 2], samples_per_class=5, reference_images=10,
+                    exposure_images=4, edit_images=10)
+    recipe = dict(post_iters=4, batch_size=8, sar='SAR')
+    results = run_toy.summarise(runs, dict(fid=0.1, class_acc=100.0, isc=9.0, precision=0.9,
+                                           recall=0.9), settings, recipe, {},
+                                dict(codebook=None, reconstruction=None))
+    fid = results['sar_minus_tf']['fid']
+    half = 4.30265 * 0.2 / 3 ** 0.5  # t(0.975, 2) x sd / sqrt(n)
+    assert fid['mean'] == pytest.approx(-1.0) and fid['std'] == pytest.approx(0.2)
+    assert (fid['ci_low'], fid['ci_high']) == pytest.approx((-1.0 - half, -1.0 + half), abs=1e-4)
+    assert fid['values'] == pytest.approx([-1.0, -1.2, -0.8]) and fid['n'] == 3
+    assert f'FID -1.00 [{-1.0 - half:+.2f}, {-1.0 + half:+.2f}] *' in run_toy.results_markdown(
+        results)
 
 
 def test_rerun_skips_finished_stages_and_resumes_an_interrupted_one(toy_run):

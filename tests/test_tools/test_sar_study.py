@@ -1,4 +1,5 @@
-"""tools/analysis_tools/sar_study.py: the statistics on hand-made runs, and --quick end to end."""
+"""tools/analysis_tools/sar_study.py: --pipelines on hand-made runs, and --quick end to end
+(the statistics: tests/test_toy/test_arm_comparison.py)."""
 import json
 import subprocess
 import sys
@@ -6,6 +7,8 @@ from pathlib import Path
 
 import pytest
 from script_loading import load_script
+
+from sar_mm.toy.study import PipelineRuns
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / 'tools' / 'analysis_tools' / 'sar_study.py'
@@ -17,54 +20,57 @@ def study():
     return load_script(SCRIPT, 'sar_mm_tools_sar_study')
 
 
-def _exposure(gap, tf_acc=(60.0, 50.0, 40.0)):
-    return dict(patch_nums=PATCH_NUMS, acc_gap=gap, tf_acc=list(tf_acc),
-                rollout_acc=[t - g for t, g in zip(tf_acc, gap)])
-
-
-def _run(fid, acc, gap_chain, gap_one_step, wall_s=2.0):
+def _run(fid, gap, wall_s=2.0):
     """One evaluation result as sar_mm.toy.evaluate_model writes it."""
-    return dict(fid=fid, class_acc=acc, precision=0.5, recall=0.4, wall_s=wall_s,
-                exposure_bias=dict(chain=_exposure(gap_chain), one_step=_exposure(gap_one_step)))
+    exposure = dict(patch_nums=PATCH_NUMS, acc_gap=gap, tf_acc=[60.0, 50.0, 40.0],
+                    rollout_acc=[60.0 - g for g in gap])
+    return dict(run='r', fid=fid, class_acc=90.0, precision=0.5, recall=0.4, wall_s=wall_s,
+                exposure_bias=dict(chain=exposure, one_step=exposure))
 
 
-def test_summary_pairs_every_arm_with_the_control_by_seed(study):
-    control = [_run(3.0, 90.0, [0, 10, 20], [0, 5, 10]), _run(2.0, 92.0, [0, 12, 22], [0, 5, 9]),
-               _run(4.0, 91.0, [0, 11, 21], [0, 6, 11])]
-    # FID lower by 1, 1.2, 0.8; gaps smaller by 2 at scale 2 and 4 at scale 3 on every seed
-    arm = [_run(2.0, 91.0, [0, 8, 16], [0, 5, 10]), _run(0.8, 92.0, [0, 10, 18], [0, 5, 9]),
-           _run(3.2, 90.0, [0, 9, 17], [0, 6, 11])]
-    pretrained = [_run(5.0, 80.0, [0, 20, 30], [0, 9, 15]), _run(4.0, 82.0, [0, 20, 30],
-                                                                 [0, 9, 15]),
-                  _run(6.0, 81.0, [0, 20, 30], [0, 9, 15])]
-    runs = {'pretrained': pretrained, 'tf': control, 'sar': arm}
-    summary = study.summarise(runs, {'tf': [10.0, 12.0, 14.0], 'sar': [20.0, 22.0, 24.0]},
-                              dict(seeds=[0, 1, 2]))
-    sar = summary['arms']['sar']
-    fid = sar['vs_control']['fid']
-    assert fid['values'] == pytest.approx([-1.0, -1.2, -0.8]) and fid['mean'] == pytest.approx(-1.0)
-    half = 4.30265 * 0.2 / 3 ** 0.5  # t(0.975, 2) x sd / sqrt(n)
-    assert (fid['ci_low'], fid['ci_high']) == pytest.approx((-1.0 - half, -1.0 + half), abs=1e-4)
-    assert fid['excludes_zero'] is True
-    assert sar['vs_control']['class_acc']['mean'] == pytest.approx(0.0)
-    chain = sar['gap']['chain']
-    assert [d['mean'] for d in chain['acc_gap_vs_control']] == pytest.approx([0, -2, -4])
-    assert chain['mean_gap_vs_control']['mean'] == pytest.approx(-3.0)  # over scales 2..K
-    # same teacher-forced accuracy: the smaller gap is all rolled-out accuracy
-    assert chain['mean_rollout_acc_vs_control']['mean'] == pytest.approx(3.0)
-    assert chain['mean_tf_acc_vs_control']['mean'] == pytest.approx(0.0)
-    assert sar['gap']['one_step']['mean_gap_vs_control']['mean'] == pytest.approx(0.0)
-    # the pretrained row shows what post-training does: control minus pretrained
-    assert summary['arms']['pretrained']['vs_control']['fid']['mean'] == pytest.approx(-2.0)
-    assert sar['cost_s'] == dict(eval=2.0, train=22.0)
-    assert 'vs_control' not in summary['arms']['tf']
+def _pipeline_runs(arms, sar_fid_delta):
+    control = [_run(3.0, [0, 10, 20]), _run(2.0, [0, 12, 22])]
+    runs = {'pretrained': [_run(c['fid'] + 1.0, [0, 20, 30]) for c in control], 'tf': control}
+    for arm in arms[1:]:  # gaps 2 and 4 pp smaller at scales 2 and 3 on every seed
+        runs[arm.name] = [_run(c['fid'] + d, [g - k for g, k in zip(c['exposure_bias']['chain']
+                                                                     ['acc_gap'], (0, 2, 4))])
+                          for c, d in zip(control, sar_fid_delta)]
+    return PipelineRuns(runs=runs, real={}, recipe=dict(post_iters=4, batch_size=8, sar='SAR'),
+                        train_wall_s={name: [1.0, 1.0] for name in runs if name != 'pretrained'})
 
 
-def test_unpaired_runs_are_refused(study):
-    runs = {'tf': [_run(3.0, 90.0, [0, 1, 2], [0, 1, 2])] * 3,
-            'sar': [_run(3.0, 90.0, [0, 1, 2], [0, 1, 2])] * 2}
-    with pytest.raises(ValueError, match='sar: 2 seeds, the control has 3'):
-        study.summarise(runs, {}, dict(seeds=[0, 1, 2]))
+def test_pipelines_repeat_the_comparison_and_the_verdict_says_whether_it_holds(
+        study, monkeypatch, tmp_path):
+    """--pipelines 3: every pipeline run's comparison, the pooled one, and the verdict."""
+    draws = {0: (-1.0, -1.2), 1: (-0.9, -1.1), 2: (0.8, 1.2)}  # the third pipeline disagrees
+    asked = []
+
+    def run(self, pipeline=0):
+        asked.append(pipeline)
+        return _pipeline_runs(study.ARMS, draws[pipeline])
+
+    monkeypatch.setattr(study.Study, 'run', run)
+    summary = study.main(['--work-dir', str(tmp_path), '--quick', '--pipelines', '3'])
+    assert asked == [0, 1, 2]
+    assert len(summary['pipelines']) == 3
+    assert summary['pipelines'][2]['sar']['vs_control']['fid']['mean'] == pytest.approx(1.0)
+    pooled = summary['arms']['sar']['vs_control']['fid']
+    assert pooled['n'] == 6 and pooled['mean'] == pytest.approx(-2.2 / 6)
+    verdict = summary['across_pipelines']['sar']['fid']
+    assert verdict['significant'] == 0 and not verdict['same_sign'] and not verdict['holds']
+    assert summary['across_pipelines']['sar']['mean_gap_chain']['holds']  # -3 pp on every pair
+    markdown = (tmp_path / 'study' / 'study.md').read_text()
+    assert '## Across 3 pipeline runs' in markdown and 'paired by (pipeline, seed)' in markdown
+    assert json.loads((tmp_path / 'study' / 'study.json').read_text())['pipelines']
+    # one pipeline: the study as before, no verdict
+    single = study.main(['--work-dir', str(tmp_path), '--quick'])
+    assert 'pipelines' not in single and single['arms']['sar']['vs_control']['fid']['n'] == 2
+    assert '## Across' not in (tmp_path / 'study' / 'study.md').read_text()
+
+
+def test_pipelines_must_be_positive(study):
+    with pytest.raises(SystemExit):
+        study.parse_args(['--work-dir', 'w', '--pipelines', '0'])
 
 
 def test_quick_study_end_to_end(toy_quick_run):
