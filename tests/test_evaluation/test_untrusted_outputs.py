@@ -109,3 +109,14 @@ def test_interrupted_npz_writes_keep_the_previous_file(tmp_path, monkeypatch):
     assert {path: path.read_bytes() for path in before} == before
     assert not list(tmp_path.glob('.*.partial'))
     assert len(SampleFolderDataset(str(tmp_path / 'samples'), [0, 1])) == 2
+
+
+def test_eval_folders_warns_of_fid_from_fewer_images_than_features(tmp_path, warnings_logged):
+    """Both folders are counted before scoring; 6 images against 8-d features are named."""
+    write_png_folder(tmp_path / 'real', random_images(12, seed=3))
+    write_png_folder(tmp_path / 'fake', random_images(6, seed=4))
+    load_script(REF_TOOL.parent / 'eval_folders.py', 'eval_folders').main(
+        [str(tmp_path / 'real'), str(tmp_path / 'fake'), '--metrics', 'fid',
+         '--feature-extractor', TINY_EXTRACTOR, '--device', 'cpu'])
+    few = [message for message in warnings_logged if 'fewer than the 8' in message]
+    assert len(few) == 1 and str(tmp_path / 'fake') in few[0] and '6 images' in few[0]

@@ -24,18 +24,37 @@ traceback).
 """
 import argparse
 import json
+import os
 import os.path as osp
 from typing import List, Optional
 
 import torch
 import torch_fidelity
+from torch_fidelity.utils import create_feature_extractor, resolve_feature_layer_for_metric
 
 from sar_mm.evaluation import resolve_feature_extractor_weights
+from sar_mm.evaluation.reference import warn_few_images
 from sar_mm.evaluation.provenance import check_output_file, file_sha256, make_provenance
 from sar_mm.evaluation.results_json import finite_metrics, write_results_json
 from sar_mm.utils.cli_errors import add_debug_flag, report_user_errors
 
 METRIC_FLAGS = ('fid', 'isc', 'prc')
+#: the files torch-fidelity reads from a folder (not its subfolders)
+IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg')
+
+
+def count_images(folder: str) -> int:
+    """Images torch-fidelity will read from ``folder``."""
+    return sum(name.lower().endswith(IMAGE_SUFFIXES) for name in os.listdir(folder))
+
+
+def fid_feature_dimension(name: str, weights: Optional[str]) -> int:
+    """Dimension D of the features the FID of extractor ``name`` compares (Inception: 2048)."""
+    layer = resolve_feature_layer_for_metric('fid', feature_extractor=name)
+    extractor = create_feature_extractor(name, [layer], cuda=False,
+                                         feature_extractor_weights_path=weights)
+    with torch.no_grad():
+        return extractor(extractor.get_dummy_input_for_compile())[0].shape[-1]
 
 
 def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
@@ -82,6 +101,10 @@ def evaluate(args: argparse.Namespace) -> dict:
              isc_splits=args.isc_splits, prc_neighborhood=args.prc_neighborhood))
     if args.out:
         check_output_file(args.out, provenance, args.overwrite, '--out')
+    if 'fid' in args.metrics:  # a singular covariance: FID not comparable, said before the work
+        dimension = fid_feature_dimension(args.feature_extractor, weights)
+        for name, folder in (('REAL', args.real), ('FAKE', args.fake)):
+            warn_few_images(folder, count_images(folder), dimension, f'FID statistics of {name}')
     metrics = torch_fidelity.calculate_metrics(
         input1=args.fake,
         input2=args.real,
