@@ -21,7 +21,7 @@ from sar_mm.engine.atomic_local_backend import atomic_write_file
 from sar_mm.models.converters import convert_flexvar_checkpoints, convert_var_checkpoints
 from sar_mm.models.utils.scale_layout import CANONICAL_PATCH_NUMS
 from sar_mm.utils.checkpoint_io import read_state_dict
-from sar_mm.utils.cli_errors import USER_ERRORS
+from sar_mm.utils.cli_errors import USER_ERRORS, add_debug_flag
 from sar_mm.utils.output_paths import check_not_an_input, check_output_path
 
 __all__ = ['RELEASES', 'convert_release']
@@ -63,6 +63,7 @@ def _parser(release: Release) -> argparse.ArgumentParser:
                             default=list(CANONICAL_PATCH_NUMS),
                             help='the schedule the model was trained with (release default)')
     parser.add_argument('--trust-checkpoint', action='store_true', help=release.trust_help)
+    add_debug_flag(parser)
     return parser
 
 
@@ -71,7 +72,8 @@ def convert_release(family: str, argv: Optional[List[str]] = None) -> int:
 
     Returns:
         int: 0 after writing the output; 1 after printing a one-line error
-        (unreadable or mismatched inputs, a bad output path), writing nothing.
+        (unreadable or mismatched inputs, a bad output path), writing nothing;
+        with ``--debug`` that error is raised with its traceback instead.
     """
     release = RELEASES[family]
     args = _parser(release).parse_args(argv)
@@ -83,7 +85,9 @@ def convert_release(family: str, argv: Optional[List[str]] = None) -> int:
         ckpt = release.convert(*(read_state_dict(path, args.trust_checkpoint) for path in inputs),
                                sources=tuple(Path(path).name for path in inputs), **schedule)
     except USER_ERRORS as err:
-        print(f'error: conversion failed: {err}', file=sys.stderr)
+        if args.debug:
+            raise
+        print(f'error: conversion failed: {err} (--debug shows the traceback)', file=sys.stderr)
         return 1
     out = Path(args.out)
     with atomic_write_file(out) as f:  # a killed write leaves the previous file, not a part

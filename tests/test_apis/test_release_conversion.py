@@ -43,3 +43,13 @@ def test_refuses_to_write_over_an_input(tmp_path, capsys, family, extra):
 def test_only_var_takes_a_schedule():
     with pytest.raises(SystemExit):
         release_conversion.convert_release('flexvar', ['a', 'b', 'c', '--patch-nums', '1'])
+
+
+def test_debug_raises_the_error_with_its_traceback(tmp_path, capsys):
+    """One line by default; ``--debug`` re-raises the same error."""
+    missing = tmp_path / 'absent.pth'
+    argv = [str(missing), str(missing), str(tmp_path / 'out.pth')]
+    assert release_conversion.convert_release('var', argv) == 1
+    assert str(missing) in capsys.readouterr().err
+    with pytest.raises(Exception, match='absent.pth'):
+        release_conversion.convert_release('var', argv + ['--debug'])
