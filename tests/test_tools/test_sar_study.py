@@ -36,7 +36,8 @@ def _pipeline_runs(arms, sar_fid_delta):
                                                                      ['acc_gap'], (0, 2, 4))])
                           for c, d in zip(control, sar_fid_delta)]
     return PipelineRuns(runs=runs, real={}, recipe=dict(post_iters=4, batch_size=8, sar='SAR'),
-                        train_wall_s={name: [1.0, 1.0] for name in runs if name != 'pretrained'})
+                        train_wall_s={name: [1.0, 1.0] for name in runs if name != 'pretrained'},
+                        tokenizer_health=dict(codebook=None, reconstruction=None))
 
 
 def test_pipelines_repeat_the_comparison_and_the_verdict_says_whether_it_holds(
