@@ -64,8 +64,7 @@ from sar_mm.models.generators.scale_wise_ar import EDIT_PROTOCOLS
 from sar_mm.models.utils import regenerate_per_scale
 from sar_mm.utils.cli_errors import add_debug_flag, positive_int, run_cli
 from sar_mm.utils.edit_canvas import box_mask, fit_square, pad_to_canvas
-from sar_mm.utils.image_file import write_image_file
-from sar_mm.utils.image_output import image_output_path
+from sar_mm.utils.image_file import image_output_path, write_image_file
 
 MODES = ('inpaint', 'outpaint', 'edit', 'refine')
 

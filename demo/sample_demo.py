@@ -31,8 +31,7 @@ from mmengine.logging import print_log
 from sar_mm.apis import image_grid, init_demo_generator, sample_images
 from sar_mm.apis.demo_batches import check_demo_size, draw_in_batches
 from sar_mm.utils.cli_errors import add_debug_flag, positive_int, run_cli
-from sar_mm.utils.image_file import write_image_file
-from sar_mm.utils.image_output import image_output_path
+from sar_mm.utils.image_file import image_output_path, write_image_file
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
